@@ -1,0 +1,191 @@
+#include "config.hpp"
+
+#include "yaml_reader.hpp"
+
+namespace lon {
+namespace {
+
+using YAML::Node;
+
+void read_listen(const YamlReader& r, const Node& n, Config& c) {
+    r.check_map(n, "listen", {"address", "port"});
+    if (n["address"]) {
+        c.listen_address = r.get_string(n["address"], "listen.address");
+    }
+    if (n["port"]) {
+        c.listen_port = static_cast<std::uint16_t>(r.get_int(n["port"], "listen.port", 1, 65535));
+    }
+}
+
+void read_paths(const YamlReader& r, const Node& n, Config& c) {
+    r.check_map(n, "paths",
+                {"cert_dir", "socket_dir", "run_dir", "log_dir", "spool_dir", "state_dir"});
+    auto dir = [&](const char* key, std::filesystem::path& out) {
+        if (n[key]) {
+            out = r.get_path(n[key], join_key("paths", key));
+        }
+    };
+    dir("cert_dir", c.paths.cert_dir);
+    dir("socket_dir", c.paths.socket_dir);
+    dir("run_dir", c.paths.run_dir);
+    dir("log_dir", c.paths.log_dir);
+    dir("spool_dir", c.paths.spool_dir);
+    dir("state_dir", c.paths.state_dir);
+}
+
+void read_tls(const YamlReader& r, const Node& n, Config& c) {
+    r.check_map(n, "tls", {"key_passphrase_file", "expiry_warning_days"});
+    if (n["key_passphrase_file"]) {
+        auto p = r.get_optional_string(n["key_passphrase_file"], "tls.key_passphrase_file");
+        if (p) {
+            c.tls.key_passphrase_file = r.resolve(*p);
+        }
+    }
+    if (n["expiry_warning_days"]) {
+        c.tls.expiry_warning_days =
+            static_cast<int>(r.get_int(n["expiry_warning_days"], "tls.expiry_warning_days", 0, 3650));
+    }
+}
+
+void read_lonc(const YamlReader& r, const Node& n, Config& c) {
+    r.check_map(n, "lonc",
+                {"allow_insecure", "max_connections", "retries", "stable_after", "backoff_initial",
+                 "backoff_max", "idle_timeout", "request_timeout", "keepalive"});
+    auto& l = c.lonc;
+    if (n["allow_insecure"]) {
+        l.allow_insecure = r.get_bool(n["allow_insecure"], "lonc.allow_insecure");
+    }
+    if (n["max_connections"]) {
+        l.max_connections =
+            static_cast<int>(r.get_int(n["max_connections"], "lonc.max_connections", 1, 64));
+    }
+    if (n["retries"]) {
+        l.retries = static_cast<int>(r.get_int(n["retries"], "lonc.retries", 1, 1000));
+    }
+    auto positive = [&](const char* key, Millis& out) {
+        if (n[key]) {
+            out = r.get_duration(n[key], join_key("lonc", key));
+            if (out.count() <= 0) {
+                r.fail(n[key], join_key("lonc", key), "must be more than zero");
+            }
+        }
+    };
+    positive("stable_after", l.stable_after);
+    positive("backoff_initial", l.backoff_initial);
+    positive("backoff_max", l.backoff_max);
+    positive("idle_timeout", l.idle_timeout);
+    positive("request_timeout", l.request_timeout);
+    positive("keepalive", l.keepalive);
+    if (l.backoff_max < l.backoff_initial) {
+        r.fail(n["backoff_max"] ? n["backoff_max"] : n, "lonc.backoff_max",
+               "must not be less than lonc.backoff_initial");
+    }
+}
+
+void read_lond(const YamlReader& r, const Node& n, Config& c) {
+    r.check_map(n, "lond", {"allow_insecure", "handler", "insecure_commands", "load_limit"});
+    auto& l = c.lond;
+    if (n["allow_insecure"]) {
+        l.allow_insecure = r.get_bool(n["allow_insecure"], "lond.allow_insecure");
+    }
+    if (n["handler"]) {
+        if (auto h = r.get_optional_string(n["handler"], "lond.handler")) {
+            l.handler = r.resolve(*h);
+        }
+    }
+    if (const Node& list = n["insecure_commands"]) {
+        if (!list.IsSequence()) {
+            r.fail(list, "lond.insecure_commands", "expected a list of command names");
+        }
+        l.insecure_commands.clear();
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            l.insecure_commands.push_back(
+                r.get_string(list[i], "lond.insecure_commands[" + std::to_string(i) + "]"));
+        }
+    }
+    if (n["load_limit"]) {
+        l.load_limit = r.get_double(n["load_limit"], "lond.load_limit");
+        if (!(l.load_limit > 0)) {
+            r.fail(n["load_limit"], "lond.load_limit", "must be more than zero");
+        }
+    }
+}
+
+void read_limits(const YamlReader& r, const Node& n, Config& c) {
+    r.check_map(n, "limits", {"max_message_bytes", "handshake_timeout"});
+    if (n["max_message_bytes"]) {
+        c.limits.max_message_bytes = r.get_size(n["max_message_bytes"], "limits.max_message_bytes");
+        if (c.limits.max_message_bytes < 1024 || c.limits.max_message_bytes > (1ULL << 30)) {
+            r.fail(n["max_message_bytes"], "limits.max_message_bytes",
+                   "must be between 1KiB and 1GiB");
+        }
+    }
+    if (n["handshake_timeout"]) {
+        c.limits.handshake_timeout = r.get_duration(n["handshake_timeout"], "limits.handshake_timeout");
+        if (c.limits.handshake_timeout.count() <= 0) {
+            r.fail(n["handshake_timeout"], "limits.handshake_timeout", "must be more than zero");
+        }
+    }
+}
+
+} // namespace
+
+const Host& Config::self() const {
+    const Host* h = hosts.find(host_id);
+    if (h == nullptr) {
+        throw ConfigError(file.string() + ": host_id " + host_id + " is not in the hosts table");
+    }
+    return *h;
+}
+
+Config load_config(const std::filesystem::path& file) {
+    YamlReader r(file);
+    const Node& root = r.root();
+    r.check_map(root, "",
+                {"host_id", "hosts_file", "listen", "paths", "socket_group", "tls", "lonc", "lond",
+                 "limits"});
+    Config c;
+    c.file = r.file();
+    if (!root["host_id"]) {
+        r.fail(root, "host_id", "missing (this host's lonHostID)");
+    }
+    c.host_id = r.get_string(root["host_id"], "host_id");
+    if (!valid_host_id(c.host_id)) {
+        r.fail(root["host_id"], "host_id", "not a valid host id (letters, digits, _ and -)");
+    }
+    if (!root["hosts_file"]) {
+        r.fail(root, "hosts_file", "missing (path of the hosts table)");
+    }
+    c.hosts_file = r.get_path(root["hosts_file"], "hosts_file");
+    c.paths = {r.resolve("certs"), r.resolve("sockets"), r.resolve("run"),
+               r.resolve("log"),   r.resolve("spool"),   r.resolve("state")};
+    if (root["listen"]) {
+        read_listen(r, root["listen"], c);
+    }
+    if (root["paths"]) {
+        read_paths(r, root["paths"], c);
+    }
+    if (root["socket_group"]) {
+        c.socket_group = r.get_optional_string(root["socket_group"], "socket_group");
+    }
+    if (root["tls"]) {
+        read_tls(r, root["tls"], c);
+    }
+    if (root["lonc"]) {
+        read_lonc(r, root["lonc"], c);
+    }
+    if (root["lond"]) {
+        read_lond(r, root["lond"], c);
+    }
+    if (root["limits"]) {
+        read_limits(r, root["limits"], c);
+    }
+    c.hosts = load_host_table(c.hosts_file);
+    if (c.hosts.find(c.host_id) == nullptr) {
+        r.fail(root["host_id"], "host_id",
+               c.host_id + " is not in the hosts table " + c.hosts_file.string());
+    }
+    return c;
+}
+
+} // namespace lon

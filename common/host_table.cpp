@@ -1,0 +1,128 @@
+#include "host_table.hpp"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include "config.hpp"
+#include "yaml_reader.hpp"
+
+namespace lon {
+namespace {
+
+/// Numeric addresses of `name` (an IP literal resolves to itself); empty if unresolvable.
+std::vector<std::string> resolve_address(const std::string& name) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    std::vector<std::string> out;
+    if (::getaddrinfo(name.c_str(), nullptr, &hints, &res) != 0) {
+        return out;
+    }
+    for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
+        char host[NI_MAXHOST];
+        if (::getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof host, nullptr, 0,
+                          NI_NUMERICHOST) == 0) {
+            std::string s(host);
+            bool seen = false;
+            for (const auto& o : out) {
+                seen = seen || o == s;
+            }
+            if (!seen) {
+                out.push_back(s);
+            }
+        }
+    }
+    ::freeaddrinfo(res);
+    return out;
+}
+
+} // namespace
+
+bool valid_host_id(std::string_view id) {
+    if (id.empty() || id.size() > 64) {
+        return false;
+    }
+    for (char ch : id) {
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                  ch == '_' || ch == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+const Host* HostTable::find(std::string_view id) const {
+    for (const auto& h : hosts_) {
+        if (h.id == id) {
+            return &h;
+        }
+    }
+    return nullptr;
+}
+
+bool HostTable::has_address(const Host& host, std::string_view ip) {
+    constexpr std::string_view mapped = "::ffff:";
+    if (ip.substr(0, mapped.size()) == mapped && ip.find('.') != std::string_view::npos) {
+        ip.remove_prefix(mapped.size());
+    }
+    for (const auto& a : host.resolved) {
+        if (a == ip) {
+            return true;
+        }
+    }
+    return false;
+}
+
+HostTable load_host_table(const std::filesystem::path& file) {
+    YamlReader r(file);
+    r.check_map(r.root(), "", {"hosts"});
+    const YAML::Node& list = r.root()["hosts"];
+    if (!list || !list.IsSequence()) {
+        r.fail(list ? list : r.root(), "hosts", "expected a list of hosts");
+    }
+    std::vector<Host> hosts;
+    std::vector<int> lines;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const YAML::Node& n = list[i];
+        std::string key = "hosts[" + std::to_string(i) + "]";
+        r.check_map(n, key, {"id", "address", "port", "domain", "role"});
+        Host h;
+        if (!n["id"]) {
+            r.fail(n, key + ".id", "missing");
+        }
+        h.id = r.get_string(n["id"], key + ".id");
+        if (!valid_host_id(h.id)) {
+            r.fail(n["id"], key + ".id", "not a valid host id (letters, digits, _ and -)");
+        }
+        for (std::size_t j = 0; j < hosts.size(); ++j) {
+            if (hosts[j].id == h.id) {
+                r.fail(n["id"], key + ".id",
+                       "duplicate host " + h.id + " (first on line " + std::to_string(lines[j]) + ")");
+            }
+        }
+        if (!n["address"]) {
+            r.fail(n, key + ".address", "missing");
+        }
+        h.address = r.get_string(n["address"], key + ".address");
+        if (n["port"]) {
+            h.port = static_cast<std::uint16_t>(r.get_int(n["port"], key + ".port", 1, 65535));
+        }
+        if (n["domain"]) {
+            h.domain = r.get_optional_string(n["domain"], key + ".domain").value_or("");
+        }
+        if (n["role"]) {
+            h.role = r.get_optional_string(n["role"], key + ".role").value_or("");
+        }
+        h.resolved = resolve_address(h.address);
+        if (h.resolved.empty()) {
+            r.fail(n["address"], key + ".address", "cannot resolve " + h.address);
+        }
+        lines.push_back(n.Mark().line + 1);
+        hosts.push_back(std::move(h));
+    }
+    return HostTable(std::move(hosts));
+}
+
+} // namespace lon

@@ -1,0 +1,68 @@
+#include "daemon_main.hpp"
+
+#include <cstdio>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "log.hpp"
+#include "net.hpp"
+#include "proctitle.hpp"
+
+namespace lon::link {
+
+int daemon_main(int argc, char** argv, const DaemonProgram& program) {
+    proctitle::save_args(argc, argv);
+    proctitle::set_comm(program.name);
+    ignore_sigpipe();
+    std::string error;
+    auto args = parse_daemon_args(argc, argv, error);
+    if (!args) {
+        std::fprintf(stderr, "%s: %s\n%s", program.name, error.c_str(), program.usage);
+        return 2;
+    }
+    if (args->help) {
+        std::fputs(program.usage, stdout);
+        return 0;
+    }
+    if (args->version) {
+        std::printf("%s (lonlink) %s\n", program.name, LONLINK_VERSION);
+        return 0;
+    }
+    Config cfg;
+    try {
+        cfg = load_config(args->config);
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "%s: %s\n", program.name, e.what());
+        return 2;
+    }
+    try {
+        if (args->role == "peer") {
+            if (args->peer.empty() || args->fd < 0) {
+                std::fprintf(stderr, "%s: --role peer needs --peer and --fd\n", program.name);
+                return 2;
+            }
+            init_logging(std::string(program.name) + "[" + args->peer + "]",
+                         cfg.paths.log_dir / (std::string(program.name) + ".log"),
+                         args->foreground);
+            return program.run_child(cfg, *args);
+        }
+        if (!args->role.empty()) {
+            std::fprintf(stderr, "%s: unknown role %s\n", program.name, args->role.c_str());
+            return 2;
+        }
+        for (const auto& dir : {cfg.paths.run_dir, cfg.paths.log_dir, cfg.paths.state_dir}) {
+            std::filesystem::create_directories(dir);
+        }
+        init_logging(program.name, cfg.paths.log_dir / (std::string(program.name) + ".log"),
+                     args->foreground);
+        return program.run_parent(cfg, *args);
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        flush_logs();
+        std::fprintf(stderr, "%s: %s\n", program.name, e.what());
+        return 3;
+    }
+}
+
+} // namespace lon::link

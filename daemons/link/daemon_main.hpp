@@ -1,0 +1,26 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "config.hpp"
+#include "daemon_args.hpp"
+
+namespace lon::link {
+
+/// What differs between lond and lonc at startup.
+struct DaemonProgram {
+    const char* name;  ///< "lond" / "lonc": comm, log file stem, messages
+    const char* usage; ///< --help text
+    /// The parent role; runs after the run/log/state folders exist and logging is set up.
+    std::function<int(const Config&, const DaemonArgs&)> run_parent;
+    /// The per-peer child role (--role peer --peer ID --fd N).
+    std::function<int(const Config&, const DaemonArgs&)> run_child;
+};
+
+/// The whole main() of a daemon: title setup, SIGPIPE, arguments, config (exit 2 with
+/// "<name>: <file>:<line>: <key>: <problem>" on stderr), then the role. Startup exceptions
+/// are logged and printed, exit 3.
+int daemon_main(int argc, char** argv, const DaemonProgram& program);
+
+} // namespace lon::link

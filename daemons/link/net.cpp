@@ -1,0 +1,110 @@
+#include "net.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <system_error>
+
+#include <grp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace lon::link {
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what) {
+    throw std::system_error(errno, std::system_category(), what);
+}
+
+} // namespace
+
+UniqueFd bind_unix_listener(const std::filesystem::path& path,
+                            const std::optional<std::string>& group, std::string& warning) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string& p = path.native();
+    if (p.size() >= sizeof addr.sun_path) {
+        errno = ENAMETOOLONG;
+        throw_errno("socket path " + p);
+    }
+    std::memcpy(addr.sun_path, p.c_str(), p.size() + 1);
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            errno = EEXIST;
+            throw_errno(p + " exists and is not a socket");
+        }
+        ::unlink(p.c_str()); // stale socket from an earlier run; the pid file guards live ones
+    }
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) {
+        throw_errno("socket");
+    }
+    // Create it 0660 from the start: no window in which others could connect.
+    mode_t old = ::umask(0117);
+    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::umask(old);
+    if (rc < 0) {
+        throw_errno("bind " + p);
+    }
+    if (::listen(fd.get(), SOMAXCONN) < 0) {
+        throw_errno("listen " + p);
+    }
+    if (group && !group->empty()) {
+        if (const ::group* gr = ::getgrnam(group->c_str()); gr != nullptr) {
+            if (::chown(p.c_str(), static_cast<uid_t>(-1), gr->gr_gid) < 0) {
+                warning = "cannot give " + p + " to group " + *group + ": " + std::strerror(errno);
+            }
+        } else {
+            warning = "socket_group " + *group + " does not exist; " + p +
+                      " keeps this process's group";
+        }
+    }
+    ::chmod(p.c_str(), 0660);
+    return fd;
+}
+
+UniqueFd bind_tcp_listener(const std::string& address, unsigned short port) {
+    std::error_code ec;
+    auto ip = asio::ip::make_address(address, ec);
+    if (ec) {
+        throw std::system_error(ec, "listen address " + address);
+    }
+    asio::ip::tcp::endpoint ep(ip, port);
+    UniqueFd fd(::socket(ip.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) {
+        throw_errno("socket");
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), ep.data(), static_cast<socklen_t>(ep.size())) < 0) {
+        throw_errno("bind " + address + ":" + std::to_string(port));
+    }
+    if (::listen(fd.get(), SOMAXCONN) < 0) {
+        throw_errno("listen " + address + ":" + std::to_string(port));
+    }
+    return fd;
+}
+
+std::string remote_ip(const asio::ip::tcp::socket& socket) {
+    std::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (ec) {
+        return {};
+    }
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+    }
+    return a.to_string();
+}
+
+void ignore_sigpipe() {
+    struct sigaction sa {};
+    sa.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &sa, nullptr);
+}
+
+} // namespace lon::link

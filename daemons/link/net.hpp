@@ -1,0 +1,35 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <asio.hpp>
+
+#include "unique_fd.hpp"
+
+namespace lon::link {
+
+/// Binds and listens on a unix stream socket at `path` (a stale socket file is replaced; any
+/// other file there is an error), mode 0660, group `group` when given and known. A missing
+/// group is not fatal: `warning` says so. Throws std::system_error (startup only).
+[[nodiscard]] UniqueFd bind_unix_listener(const std::filesystem::path& path,
+                                          const std::optional<std::string>& group,
+                                          std::string& warning);
+
+/// Binds and listens on address:port (SO_REUSEADDR). Throws std::system_error.
+[[nodiscard]] UniqueFd bind_tcp_listener(const std::string& address, unsigned short port);
+
+/// The numeric remote address of a connected socket ("" if unknown); IPv4-mapped IPv6
+/// addresses are shown as IPv4.
+[[nodiscard]] std::string remote_ip(const asio::ip::tcp::socket& socket);
+
+/// Ignores SIGPIPE: a closed peer surfaces as an error_code (EPIPE) instead.
+void ignore_sigpipe();
+
+/// Whether an error just means "we are shutting this down" (never logged as a fault).
+[[nodiscard]] inline bool is_shutdown(const std::error_code& ec) {
+    return ec == asio::error::operation_aborted;
+}
+
+} // namespace lon::link

@@ -1,0 +1,57 @@
+// lonc: the connecting half of lonlink. The parent binds one unix socket per peer, detaches
+// and execs a child per peer on demand; children (--role peer) keep the links to that peer's
+// lond. Setup order: config → logging → pid file → bind → detach → serve.
+
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "daemon_main.hpp"
+#include "daemonize.hpp"
+#include "log.hpp"
+#include "parent.hpp"
+#include "peer_child.hpp"
+#include "pid_file.hpp"
+
+namespace {
+
+constexpr const char* usage =
+    "usage: lonc [--config FILE] [--foreground]\n"
+    "  Keeps links to every peer's lond; local programs talk to <socket_dir>/<peer>.\n"
+    "  --config FILE   configuration (default $LONLINK_CONFIG or /etc/lonlink/lonlink.yaml)\n"
+    "  --foreground    stay attached to the terminal and log to stderr as well\n"
+    "  Signals: TERM/INT stop, HUP reload, USR1 revive DEAD links and write status.\n"
+    "  Exit status: 0 ok, 2 usage or configuration error, 3 other startup error.\n";
+
+int run_parent(const lon::Config& cfg, const lon::link::DaemonArgs& args) {
+    lon::PidFile pid_file(cfg.paths.run_dir / "lonc.pid");
+    auto sockets = lon::lonc::bind_peer_sockets(cfg);
+    std::optional<lon::link::Daemonizer> daemon;
+    if (!args.foreground) {
+        daemon.emplace(lon::link::Daemonizer::detach(
+            "lonc: failed to start; see " + (cfg.paths.log_dir / "lonc.log").string()));
+        pid_file.rewrite();
+    }
+    asio::io_context io{1};
+    lon::lonc::Parent parent(io, cfg, std::move(sockets), args.foreground);
+    parent.start();
+    spdlog::info("lonc {} for {} ready, sockets in {}", LONLINK_VERSION, cfg.host_id,
+                 cfg.paths.socket_dir.string());
+    if (daemon) {
+        daemon->ready();
+    }
+    io.run();
+    spdlog::info("stopped");
+    lon::flush_logs();
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    return lon::link::daemon_main(
+        argc, argv,
+        {"lonc", usage, run_parent, [](const lon::Config& cfg, const lon::link::DaemonArgs& a) {
+             return lon::lonc::run_peer_child(cfg, a.peer, a.fd);
+         }});
+}

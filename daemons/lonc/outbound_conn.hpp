@@ -1,0 +1,65 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include <asio.hpp>
+
+#include "line_session.hpp"
+#include "negotiation.hpp"
+#include "pending_request.hpp"
+
+namespace lon::lonc {
+
+class PeerChild;
+
+/// One TCP link from this host to the peer's lond: connect (from our own host address),
+/// negotiate, then carry tagged requests, many in flight at once.
+class OutboundConn final : public link::LineSession<OutboundConn, asio::ip::tcp::socket> {
+public:
+    using time_point = std::chrono::steady_clock::time_point;
+
+    OutboundConn(PeerChild& owner, asio::io_context& io);
+
+    /// Starts connecting from `local` to `remote` and sends `offer`; the whole negotiation
+    /// must finish within `timeout`. Outcome: PeerChild::on_linked or on_conn_closed.
+    void connect(const asio::ip::address& local, const asio::ip::tcp::endpoint& remote,
+                 const proto::InitLine& offer, std::chrono::milliseconds timeout);
+
+    [[nodiscard]] bool linked() const { return linked_; }
+    [[nodiscard]] proto::Mode mode() const { return mode_; }
+    [[nodiscard]] std::size_t in_flight() const { return in_flight_.size(); }
+    [[nodiscard]] time_point last_traffic() const { return last_traffic_; }
+
+    /// Sends `request` under a fresh tag; it is now delivered at most once.
+    void send_request(const RequestPtr& request);
+    /// Answers con_lost to every in-flight client request past its deadline (the tag stays
+    /// reserved until the late reply or the end of the link). Returns true if one of our own
+    /// keepalive pings timed out, i.e. the link is dead.
+    bool expire(time_point now);
+
+    void on_line(std::string line);
+    void on_too_long();
+    void on_closed(const std::error_code& ec);
+
+    /// Why the link ended or failed, for the log.
+    [[nodiscard]] const std::string& failure() const { return failure_; }
+
+private:
+    void fail(std::string why);
+    void on_answer(const std::string& line);
+
+    PeerChild& owner_;
+    asio::steady_timer timer_;
+    proto::InitLine offer_;
+    std::string peer_label_;
+    bool linked_ = false;
+    proto::Mode mode_ = proto::Mode::insecure;
+    std::uint64_t next_tag_ = 1;
+    std::map<std::uint64_t, RequestPtr> in_flight_;
+    time_point last_traffic_{};
+    std::string failure_;
+};
+
+} // namespace lon::lonc

@@ -1,0 +1,276 @@
+#include "parent.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+
+#include "net.hpp"
+#include "proctitle.hpp"
+#include "spawn.hpp"
+#include "titles.hpp"
+
+namespace lon::lonc {
+namespace {
+
+constexpr auto restart_backoff_initial = std::chrono::seconds(1);
+constexpr auto restart_backoff_max = std::chrono::seconds(60);
+/// A child that lived this long before dying starts the backoff over.
+constexpr auto healthy_lifetime = std::chrono::seconds(60);
+
+UniqueFd bind_peer_socket(const Config& cfg, const std::string& peer) {
+    std::string warning;
+    UniqueFd fd = link::bind_unix_listener(cfg.paths.socket_dir / peer, cfg.socket_group, warning);
+    if (!warning.empty()) {
+        spdlog::warn("{}", warning);
+    }
+    return fd;
+}
+
+} // namespace
+
+struct Parent::Slot {
+    Slot(asio::io_context& io, std::string id, UniqueFd fd)
+        : peer(std::move(id)), acceptor(io), restart_timer(io) {
+        acceptor.assign(asio::local::stream_protocol(), fd.release());
+    }
+    std::string peer;
+    asio::local::stream_protocol::acceptor acceptor;
+    asio::steady_timer restart_timer;
+    pid_t pid = -1;
+    std::chrono::steady_clock::time_point started{};
+    std::chrono::milliseconds backoff = restart_backoff_initial;
+    bool removed = false; ///< left the hosts table: drop once its child is gone
+};
+
+std::map<std::string, UniqueFd> bind_peer_sockets(const Config& config) {
+    std::filesystem::create_directories(config.paths.socket_dir);
+    std::map<std::string, UniqueFd> sockets;
+    for (const Host& h : config.hosts.hosts()) {
+        if (h.id != config.host_id) {
+            sockets.emplace(h.id, bind_peer_socket(config, h.id));
+        }
+    }
+    return sockets;
+}
+
+Parent::Parent(asio::io_context& io, Config config, std::map<std::string, UniqueFd> sockets,
+               bool foreground)
+    : io_(io), config_(std::move(config)), foreground_(foreground), signals_(io),
+      reaper_(io, [this](pid_t pid, int status) { on_child_exit(pid, status); }),
+      kill_timer_(io) {
+    for (auto& [peer, fd] : sockets) {
+        add_slot(peer, std::move(fd));
+    }
+}
+
+Parent::~Parent() = default;
+
+void Parent::add_slot(const std::string& peer, UniqueFd fd) {
+    slots_[peer] = std::make_unique<Slot>(io_, peer, std::move(fd));
+}
+
+void Parent::start() {
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+        signals_.add(sig);
+    }
+    handle_signals();
+    for (auto& [peer, slot] : slots_) {
+        watch(*slot);
+    }
+    update_title();
+}
+
+void Parent::watch(Slot& slot) {
+    slot.acceptor.async_wait(asio::socket_base::wait_read, [this, &slot](std::error_code ec) {
+        if (ec || stopping_ || slot.pid > 0 || slot.removed) {
+            return;
+        }
+        spawn(slot);
+    });
+}
+
+void Parent::spawn(Slot& slot) {
+    std::vector<std::string> args{"--config", config_.file.string(), "--role", "peer",
+                                  "--peer", slot.peer, "--fd", "3"};
+    if (foreground_) {
+        args.emplace_back("--foreground");
+    }
+    pid_t pid = link::spawn_self(args, {{slot.acceptor.native_handle(), 3}});
+    if (pid < 0) {
+        spdlog::error("cannot start lonc child for {}: {}", slot.peer, std::strerror(errno));
+        slot.restart_timer.expires_after(slot.backoff);
+        slot.restart_timer.async_wait([this, &slot](std::error_code ec) {
+            if (!ec) {
+                watch(slot);
+            }
+        });
+        return;
+    }
+    slot.pid = pid;
+    slot.started = std::chrono::steady_clock::now();
+    spdlog::info("started lonc child for {} (pid {})", slot.peer, pid);
+    update_title();
+}
+
+void Parent::on_child_exit(pid_t pid, int status) {
+    for (auto it = slots_.begin(); it != slots_.end(); ++it) {
+        Slot& slot = *it->second;
+        if (slot.pid != pid) {
+            continue;
+        }
+        slot.pid = -1;
+        bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        spdlog::log(clean || stopping_ ? spdlog::level::info : spdlog::level::warn,
+                    "lonc child for {} (pid {}) ended: {}", slot.peer, pid,
+                    link::describe_wait_status(status));
+        if (slot.removed) {
+            std::error_code ignored;
+            std::filesystem::remove(config_.paths.socket_dir / slot.peer, ignored);
+            slots_.erase(it);
+        } else if (!stopping_) {
+            if (clean) {
+                slot.backoff = restart_backoff_initial;
+                watch(slot);
+            } else {
+                auto lived = std::chrono::steady_clock::now() - slot.started;
+                if (lived >= healthy_lifetime) {
+                    slot.backoff = restart_backoff_initial;
+                }
+                spdlog::warn("restarting lonc child for {} on demand in {} ms", slot.peer,
+                             slot.backoff.count());
+                slot.restart_timer.expires_after(slot.backoff);
+                slot.restart_timer.async_wait([this, &slot](std::error_code ec) {
+                    if (!ec) {
+                        watch(slot);
+                    }
+                });
+                slot.backoff = std::min<std::chrono::milliseconds>(slot.backoff * 2,
+                                                                   restart_backoff_max);
+            }
+        }
+        break;
+    }
+    update_title();
+    if (stopping_) {
+        bool any = std::any_of(slots_.begin(), slots_.end(),
+                               [](const auto& s) { return s.second->pid > 0; });
+        if (!any) {
+            io_.stop();
+        }
+    }
+}
+
+void Parent::forward(int sig) {
+    for (auto& [peer, slot] : slots_) {
+        if (slot->pid > 0) {
+            ::kill(slot->pid, sig);
+        }
+    }
+}
+
+void Parent::handle_signals() {
+    signals_.async_wait([this](std::error_code ec, int sig) {
+        if (ec) {
+            return;
+        }
+        switch (sig) {
+        case SIGTERM:
+        case SIGINT:
+            shutdown();
+            return;
+        case SIGHUP:
+            reload();
+            break;
+        default: // USR1: revive DEAD links, reset retries, write status
+            spdlog::info("USR1: reviving links");
+            forward(SIGUSR1);
+            break;
+        }
+        handle_signals();
+    });
+}
+
+void Parent::reload() {
+    Config fresh;
+    try {
+        fresh = load_config(config_.file);
+    } catch (const std::exception& e) {
+        spdlog::error("reload failed, keeping the old configuration: {}", e.what());
+        return;
+    }
+    // Peers that joined get a socket; peers that left lose theirs once their child is gone.
+    for (const Host& h : fresh.hosts.hosts()) {
+        if (h.id == fresh.host_id || slots_.count(h.id) > 0) {
+            continue;
+        }
+        try {
+            add_slot(h.id, bind_peer_socket(fresh, h.id));
+            watch(*slots_[h.id]);
+            spdlog::info("new peer {}", h.id);
+        } catch (const std::exception& e) {
+            spdlog::error("new peer {}: {}", h.id, e.what());
+        }
+    }
+    for (auto it = slots_.begin(); it != slots_.end();) {
+        Slot& slot = *it->second;
+        if (fresh.hosts.find(slot.peer) != nullptr) {
+            ++it;
+            continue;
+        }
+        spdlog::info("peer {} left the hosts table", slot.peer);
+        slot.removed = true;
+        std::error_code ignored;
+        slot.acceptor.close(ignored);
+        if (slot.pid > 0) {
+            ::kill(slot.pid, SIGTERM);
+            ++it;
+        } else {
+            std::filesystem::remove(config_.paths.socket_dir / slot.peer, ignored);
+            it = slots_.erase(it);
+        }
+    }
+    config_ = std::move(fresh);
+    forward(SIGHUP);
+    spdlog::info("reloaded {}", config_.file.string());
+    update_title();
+}
+
+void Parent::shutdown() {
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    spdlog::info("stopping");
+    std::error_code ignored;
+    signals_.cancel(ignored);
+    for (auto& [peer, slot] : slots_) {
+        slot->acceptor.close(ignored);
+        slot->restart_timer.cancel();
+        std::filesystem::remove(config_.paths.socket_dir / peer, ignored);
+    }
+    forward(SIGTERM);
+    bool any = std::any_of(slots_.begin(), slots_.end(),
+                           [](const auto& s) { return s.second->pid > 0; });
+    if (!any) {
+        io_.stop();
+        return;
+    }
+    kill_timer_.expires_after(std::chrono::seconds(5));
+    kill_timer_.async_wait([this](std::error_code ec) {
+        if (!ec) {
+            spdlog::warn("children did not stop in time; killing them");
+            forward(SIGKILL);
+        }
+    });
+}
+
+void Parent::update_title() {
+    int children = static_cast<int>(std::count_if(
+        slots_.begin(), slots_.end(), [](const auto& s) { return s.second->pid > 0; }));
+    proctitle::set(titles::lonc_parent(config_.host_id, children));
+}
+
+} // namespace lon::lonc

@@ -1,0 +1,58 @@
+#pragma once
+
+// The lonc parent. Place in the process tree: one per host, started by loncontrol (or by
+// hand). Owns: one listening unix socket per peer in the hosts table (<socket_dir>/<peer>).
+// It watches each socket and, when a local client knocks, execs a lonc child for that peer,
+// which takes the socket over; when the child exits it watches again (after a backoff if the
+// child died abnormally). It reaps every child and forwards USR1/HUP to them.
+// Title: "lonc: parent <own-id> links: <children>".
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <asio.hpp>
+
+#include "config.hpp"
+#include "reaper.hpp"
+#include "unique_fd.hpp"
+
+namespace lon::lonc {
+
+class Parent final {
+public:
+    Parent(asio::io_context& io, Config config, std::map<std::string, UniqueFd> sockets,
+           bool foreground);
+    Parent(const Parent&) = delete;
+    Parent& operator=(const Parent&) = delete;
+    ~Parent();
+
+    void start();
+
+private:
+    struct Slot;
+
+    void add_slot(const std::string& peer, UniqueFd fd);
+    void watch(Slot& slot);
+    void spawn(Slot& slot);
+    void on_child_exit(pid_t pid, int status);
+    void handle_signals();
+    void reload();
+    void shutdown();
+    void update_title();
+    void forward(int sig);
+
+    asio::io_context& io_;
+    Config config_;
+    bool foreground_;
+    asio::signal_set signals_;
+    link::Reaper reaper_;
+    asio::steady_timer kill_timer_;
+    std::map<std::string, std::unique_ptr<Slot>> slots_;
+    bool stopping_ = false;
+};
+
+/// Binds <socket_dir>/<peer> for every peer of `config` (startup; throws on failure).
+[[nodiscard]] std::map<std::string, UniqueFd> bind_peer_sockets(const Config& config);
+
+} // namespace lon::lonc

@@ -1,0 +1,474 @@
+#include "peer_child.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "json.hpp"
+#include "local_session.hpp"
+#include "log.hpp"
+#include "net.hpp"
+#include "outbound_conn.hpp"
+#include "pid_file.hpp"
+#include "proctitle.hpp"
+#include "replies.hpp"
+#include "titles.hpp"
+
+namespace lon::lonc {
+namespace {
+
+/// Granularity of timeouts, keepalives, the DEAD countdown and the idle check.
+constexpr auto tick_interval = std::chrono::milliseconds(200);
+/// In-flight requests per link before another link of the pool is opened.
+constexpr std::size_t pipeline_depth = 16;
+
+proto::HealthPolicy health_policy(const Config& cfg) {
+    return {cfg.lonc.retries, cfg.lonc.backoff_initial, cfg.lonc.backoff_max,
+            cfg.lonc.stable_after};
+}
+
+std::filesystem::path status_path(const Config& cfg, const std::string& peer) {
+    return cfg.paths.run_dir / ("lonc." + peer + ".json");
+}
+
+} // namespace
+
+PeerChild::PeerChild(asio::io_context& io, Config config, std::string peer, UniqueFd listen_fd)
+    : io_(io), config_(std::move(config)), peer_(std::move(peer)),
+      peer_host_(config_.hosts.find(peer_)), acceptor_(io), signals_(io), tick_timer_(io),
+      health_(health_policy(config_), clock::now()), rng_(std::random_device{}()),
+      last_activity_(clock::now()) {
+    acceptor_.assign(asio::local::stream_protocol(), listen_fd.release());
+}
+
+PeerChild::~PeerChild() = default;
+
+void PeerChild::start() {
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+        signals_.add(sig);
+    }
+    handle_signals();
+    do_accept();
+    arm_tick();
+    maybe_connect();
+    publish();
+}
+
+proto::Policy PeerChild::policy() const {
+    proto::Policy p;
+    p.have_cert = false; // TLS arrives with the certificate work (issue 3)
+    p.allow_insecure = config_.lonc.allow_insecure;
+    std::error_code ec;
+    p.peer_pinned = std::filesystem::exists(config_.paths.state_dir / "pinned" / peer_, ec);
+    return p;
+}
+
+void PeerChild::do_accept() {
+    acceptor_.async_accept([this](std::error_code ec, asio::local::stream_protocol::socket s) {
+        if (stopping_ || link::is_shutdown(ec)) {
+            return;
+        }
+        if (ec) {
+            spdlog::error("accept on local socket: {}", ec.message());
+        } else {
+            std::make_shared<LocalSession>(*this, std::move(s))->begin();
+        }
+        do_accept();
+    });
+}
+
+void PeerChild::on_local_opened(LocalSession& session) {
+    locals_.insert(&session);
+    last_activity_ = clock::now();
+}
+
+void PeerChild::on_local_closed(LocalSession& session) {
+    locals_.erase(&session);
+    last_activity_ = clock::now();
+    if (stopping_ && locals_.empty()) {
+        io_.stop(); // every answer due has been written
+    }
+}
+
+void PeerChild::submit(std::string line, PendingRequest::Done done) {
+    auto now = clock::now();
+    last_activity_ = now;
+    if (stopping_ || health_.state() == proto::PeerHealth::State::dead) {
+        done(proto::replies::con_lost);
+        return;
+    }
+    queue_.push_back(std::make_shared<PendingRequest>(
+        std::move(line), now + config_.lonc.request_timeout, std::move(done)));
+    pump();
+}
+
+std::string PeerChild::local_command(const std::string& line) {
+    last_activity_ = clock::now();
+    if (line == "lonc:status") {
+        return status_json();
+    }
+    if (line.rfind("lonc:critical:", 0) == 0) {
+        // Durable (spooled) requests are not implemented yet: say honestly that this one
+        // was not spooled rather than pretend.
+        spdlog::warn("lonc:critical requests are not supported yet; answered con_failed");
+        return std::string(proto::replies::con_failed);
+    }
+    return "error:unknown_lonc_command";
+}
+
+int PeerChild::linked_count() const {
+    return static_cast<int>(
+        std::count_if(conns_.begin(), conns_.end(), [](const auto& c) { return c->linked(); }));
+}
+
+/// Hands queued requests to the least busy link; asks for another link when all are busy.
+void PeerChild::pump() {
+    while (!queue_.empty()) {
+        OutboundConn* best = nullptr;
+        for (const auto& c : conns_) {
+            if (c->linked() && !c->closed() && (best == nullptr || c->in_flight() < best->in_flight())) {
+                best = c.get();
+            }
+        }
+        if (best == nullptr) {
+            break;
+        }
+        RequestPtr request = std::move(queue_.front());
+        queue_.pop_front();
+        if (!request->finished()) {
+            best->send_request(request);
+        }
+    }
+    maybe_connect();
+    publish();
+}
+
+void PeerChild::maybe_connect() {
+    auto now = clock::now();
+    if (stopping_ || peer_host_ == nullptr || idle(now) || !health_.may_attempt(now)) {
+        return;
+    }
+    int linked = 0;
+    bool busy = true;
+    for (const auto& c : conns_) {
+        if (!c->linked()) {
+            return; // one attempt at a time
+        }
+        ++linked;
+        busy = busy && c->in_flight() >= pipeline_depth;
+    }
+    if (linked == 0 || (busy && linked < config_.lonc.max_connections)) {
+        open_connection();
+    }
+}
+
+void PeerChild::open_connection() {
+    auto offer = proto::client_offer(config_.host_id, peer_, policy());
+    auto now = clock::now();
+    if (!offer) {
+        spdlog::error("no way to link to {}: no certificate and insecure not allowed", peer_);
+        health_.on_attempt_failed(now, std::uniform_real_distribution<double>(0, 1)(rng_));
+        fail_queue();
+        publish();
+        return;
+    }
+    std::error_code ec;
+    auto local = asio::ip::make_address(config_.self().resolved.empty()
+                                            ? config_.self().address
+                                            : config_.self().resolved.front(),
+                                        ec);
+    asio::ip::address remote_ip;
+    for (const auto& r : peer_host_->resolved) {
+        auto a = asio::ip::make_address(r, ec);
+        if (!ec && (remote_ip.is_unspecified() || a.is_v4() == local.is_v4())) {
+            remote_ip = a;
+            if (a.is_v4() == local.is_v4()) {
+                break;
+            }
+        }
+    }
+    auto conn = std::make_shared<OutboundConn>(*this, io_);
+    conns_.push_back(conn);
+    spdlog::debug("connecting to {} at {}:{}", peer_, remote_ip.to_string(), peer_host_->port);
+    conn->connect(local, asio::ip::tcp::endpoint(remote_ip, peer_host_->port), *offer,
+                  config_.limits.handshake_timeout);
+}
+
+void PeerChild::on_linked(OutboundConn& conn) {
+    health_.on_linked(clock::now());
+    spdlog::info("link to {} up ({}), {} connection(s)", peer_, proto::to_string(conn.mode()),
+                 linked_count());
+    pump();
+}
+
+void PeerChild::on_reply(OutboundConn&) {
+    if (!queue_.empty()) {
+        pump();
+    }
+}
+
+void PeerChild::on_conn_closed(OutboundConn& conn) {
+    auto it = std::find_if(conns_.begin(), conns_.end(),
+                           [&](const auto& c) { return c.get() == &conn; });
+    if (it == conns_.end()) {
+        return;
+    }
+    std::shared_ptr<OutboundConn> keep = *it; // alive until this function returns
+    conns_.erase(it);
+    auto now = clock::now();
+    if (stopping_) {
+        return;
+    }
+    if (conn.linked()) {
+        spdlog::info("link to {} lost: {}", peer_, conn.failure());
+        if (linked_count() == 0) {
+            health_.on_all_links_lost(now);
+        }
+    } else {
+        health_.on_attempt_failed(now, std::uniform_real_distribution<double>(0, 1)(rng_));
+        bool dead = health_.state() == proto::PeerHealth::State::dead;
+        spdlog::warn("cannot link to {}: {}; {}", peer_, conn.failure(),
+                     dead ? std::string("peer is DEAD")
+                          : "retries remaining: " + std::to_string(health_.retries_remaining()));
+        if (linked_count() == 0) {
+            // Like loncnew: with no link at all, waiting requests fail now rather than hang.
+            fail_queue();
+        }
+    }
+    // Reconnect from a fresh stack frame: we may be inside the failed link's own handler.
+    asio::post(io_, [this] {
+        maybe_connect();
+        publish();
+    });
+}
+
+void PeerChild::fail_queue() {
+    auto failed = std::move(queue_);
+    queue_.clear();
+    for (auto& r : failed) {
+        r->finish(proto::replies::con_lost);
+    }
+}
+
+void PeerChild::arm_tick() {
+    tick_timer_.expires_after(tick_interval);
+    tick_timer_.async_wait([this](std::error_code ec) {
+        if (!ec && !stopping_) {
+            tick();
+            if (stopping_) {
+                return;
+            }
+            arm_tick();
+        }
+    });
+}
+
+void PeerChild::tick() {
+    auto now = clock::now();
+    health_.tick(now);
+    expire_requests(now);
+    send_keepalives(now);
+    if (idle(now) && locals_.empty()) {
+        spdlog::info("idle for {} ms; exiting", config_.lonc.idle_timeout.count());
+        stop(0);
+        return;
+    }
+    maybe_connect();
+    publish();
+}
+
+void PeerChild::expire_requests(clock::time_point now) {
+    while (!queue_.empty() && queue_.front()->deadline <= now) {
+        queue_.front()->finish(proto::replies::con_lost);
+        queue_.pop_front();
+    }
+    std::vector<std::shared_ptr<OutboundConn>> dead_links;
+    for (const auto& c : conns_) {
+        if (c->linked() && c->expire(now)) {
+            dead_links.push_back(c);
+        }
+    }
+    for (const auto& c : dead_links) {
+        spdlog::warn("link to {}: no answer to keepalive; closing it", peer_);
+        c->close(asio::error::timed_out);
+    }
+}
+
+void PeerChild::send_keepalives(clock::time_point now) {
+    for (const auto& c : conns_) {
+        if (c->linked() && c->in_flight() == 0 && now - c->last_traffic() >= config_.lonc.keepalive) {
+            c->send_request(std::make_shared<PendingRequest>(
+                "ping", now + config_.limits.handshake_timeout, [](std::string_view) {}, true));
+        }
+    }
+}
+
+/// Idle: no local client, nothing queued or in flight, no local activity for idle_timeout.
+bool PeerChild::idle(clock::time_point now) const {
+    if (!locals_.empty() || !queue_.empty()) {
+        return false;
+    }
+    for (const auto& c : conns_) {
+        if (c->in_flight() > 0 && c->linked()) {
+            return false;
+        }
+    }
+    return now - last_activity_ >= config_.lonc.idle_timeout;
+}
+
+std::string PeerChild::status_json() const {
+    auto now = clock::now();
+    int linked = linked_count();
+    bool insecure = false;
+    std::size_t in_flight = 0;
+    for (const auto& c : conns_) {
+        if (c->linked()) {
+            insecure = insecure || c->mode() == proto::Mode::insecure;
+            in_flight += c->in_flight();
+        }
+    }
+    using State = proto::PeerHealth::State;
+    State state = health_.state();
+    std::string state_name = state == State::dead ? "dead" : (linked > 0 ? "linked" : "connecting");
+    std::string next_probe = "null";
+    if (state == State::dead) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(health_.next_attempt() - now)
+                      .count();
+        next_probe = std::to_string(std::max<long long>(0, (ms + 999) / 1000));
+    }
+    return "{\"role\":\"lonc\",\"peer\":" + json_string(peer_) +
+           ",\"pid\":" + std::to_string(::getpid()) + ",\"state\":\"" + state_name +
+           "\",\"connections\":" + std::to_string(linked) +
+           ",\"retries_remaining\":" + std::to_string(health_.retries_remaining()) +
+           ",\"mode\":" + (linked > 0 ? json_string(insecure ? "insecure" : "ssl") : "null") +
+           ",\"queued\":" + std::to_string(queue_.size()) +
+           ",\"in_flight\":" + std::to_string(in_flight) + ",\"next_probe_s\":" + next_probe +
+           ",\"updated\":" + std::to_string(std::time(nullptr)) + "}";
+}
+
+void PeerChild::publish() {
+    using State = proto::PeerHealth::State;
+    auto now = clock::now();
+    int linked = linked_count();
+    std::string title;
+    if (health_.state() == State::dead) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(health_.next_attempt() - now)
+                      .count();
+        title = titles::lonc_dead(peer_, std::max<long long>(0, (ms + 999) / 1000));
+    } else if (linked > 0) {
+        bool insecure = std::any_of(conns_.begin(), conns_.end(), [](const auto& c) {
+            return c->linked() && c->mode() == proto::Mode::insecure;
+        });
+        title = titles::lonc_linked(peer_, linked, health_.retries_remaining(),
+                                    insecure ? "insecure" : "ssl");
+    } else {
+        title = titles::lonc_connecting(peer_, health_.retries_remaining());
+    }
+    if (title == last_title_) {
+        return;
+    }
+    last_title_ = title;
+    proctitle::set(title);
+    // The status file follows the title (state, counts, retries, mode, countdown).
+    std::string status = status_json() + "\n";
+    if (!write_file_atomic(status_path(config_, peer_), status)) {
+        spdlog::warn("cannot write {}: {}", status_path(config_, peer_).string(),
+                     std::strerror(errno));
+    }
+}
+
+void PeerChild::handle_signals() {
+    signals_.async_wait([this](std::error_code ec, int sig) {
+        if (ec) {
+            return;
+        }
+        switch (sig) {
+        case SIGTERM:
+        case SIGINT:
+            stop(0);
+            return;
+        case SIGUSR1:
+            if (health_.state() == proto::PeerHealth::State::dead) {
+                spdlog::info("USR1: reviving the link to {}", peer_);
+            }
+            health_.revive(clock::now());
+            maybe_connect();
+            break;
+        case SIGHUP:
+            try {
+                Config fresh = load_config(config_.file);
+                if (fresh.hosts.find(peer_) == nullptr) {
+                    spdlog::info("{} left the hosts table; exiting", peer_);
+                    stop(0);
+                    return;
+                }
+                config_ = std::move(fresh);
+                peer_host_ = config_.hosts.find(peer_);
+                spdlog::info("reloaded {}", config_.file.string());
+            } catch (const std::exception& e) {
+                spdlog::error("reload failed, keeping the old configuration: {}", e.what());
+            }
+            break;
+        default:
+            break;
+        }
+        last_title_.clear(); // rewrite title and status file
+        publish();
+        handle_signals();
+    });
+}
+
+void PeerChild::stop(int code) {
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    exit_code_ = code;
+    std::error_code ignored;
+    signals_.cancel(ignored);
+    tick_timer_.cancel();
+    acceptor_.close(ignored); // our copy only; the parent keeps the socket
+    fail_queue();
+    auto conns = conns_;
+    for (const auto& c : conns) {
+        c->close(asio::error::operation_aborted); // in-flight requests answer con_lost
+    }
+    auto locals = locals_;
+    for (LocalSession* l : locals) {
+        l->close_after_flush(); // deliver the answers already due, then hang up
+    }
+    std::filesystem::remove(status_path(config_, peer_), ignored);
+    if (locals_.empty()) {
+        io_.stop();
+        return;
+    }
+    // A client that never reads its replies must not keep us alive.
+    tick_timer_.expires_after(std::chrono::seconds(2));
+    tick_timer_.async_wait([this](std::error_code ec) {
+        if (!ec) {
+            io_.stop();
+        }
+    });
+}
+
+int run_peer_child(const Config& config, const std::string& peer, int listen_fd) {
+    proctitle::set_comm("lonc");
+    UniqueFd fd(listen_fd);
+    if (config.hosts.find(peer) == nullptr) {
+        spdlog::error("{} is not in the hosts table", peer);
+        return 2;
+    }
+    asio::io_context io{1};
+    PeerChild child(io, config, peer, std::move(fd));
+    child.start();
+    io.run();
+    flush_logs();
+    return child.exit_code();
+}
+
+} // namespace lon::lonc

@@ -1,0 +1,103 @@
+#pragma once
+
+// The lonc child for one peer host. Place in the process tree: exec'd by the lonc parent when
+// the first local client connects to <socket_dir>/<peer>; takes that listening socket over;
+// exits (status 0) after idle_timeout without clients, requests or traffic, and the parent
+// watches the socket again.
+// Owns: the local clients, the request queue, a pool of up to max_connections links to the
+// peer's lond, the peer's retry budget and DEAD state.
+// Title: "lonc: <peer> Connecting Retries remaining: <r>" /
+//        "lonc: <peer> Connection count: <n> Retries remaining: <r> (<mode>)" /
+//        "lonc: <peer> >>> DEAD !!!! <<< next probe in <s>s".
+// Status: reply to "lonc:status" and run_dir/lonc.<peer>.json.
+
+#include <deque>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "config.hpp"
+#include "negotiation.hpp"
+#include "peer_health.hpp"
+#include "pending_request.hpp"
+#include "unique_fd.hpp"
+
+namespace lon::lonc {
+
+class LocalSession;
+class OutboundConn;
+
+class PeerChild final {
+public:
+    using clock = std::chrono::steady_clock;
+
+    PeerChild(asio::io_context& io, Config config, std::string peer, UniqueFd listen_fd);
+    PeerChild(const PeerChild&) = delete;
+    PeerChild& operator=(const PeerChild&) = delete;
+    ~PeerChild();
+
+    void start();
+    /// Exit code for main once io.run() returns.
+    [[nodiscard]] int exit_code() const { return exit_code_; }
+
+    [[nodiscard]] const Config& config() const { return config_; }
+    /// This side's negotiation policy towards the peer.
+    [[nodiscard]] proto::Policy policy() const;
+
+    // From local clients.
+    void on_local_opened(LocalSession& session);
+    void on_local_closed(LocalSession& session);
+    /// Queues a request for the peer; `done` gets the reply or con_lost, exactly once.
+    void submit(std::string line, PendingRequest::Done done);
+    /// Answers a "lonc:..." line.
+    [[nodiscard]] std::string local_command(const std::string& line);
+
+    // From links.
+    void on_linked(OutboundConn& conn);
+    void on_reply(OutboundConn& conn);
+    void on_conn_closed(OutboundConn& conn);
+
+private:
+    void do_accept();
+    void handle_signals();
+    void arm_tick();
+    void tick();
+    void pump();
+    void maybe_connect();
+    void open_connection();
+    void fail_queue();
+    void expire_requests(clock::time_point now);
+    void send_keepalives(clock::time_point now);
+    [[nodiscard]] bool idle(clock::time_point now) const;
+    [[nodiscard]] int linked_count() const;
+    [[nodiscard]] std::string status_json() const;
+    void publish();
+    void stop(int code);
+
+    asio::io_context& io_;
+    Config config_;
+    std::string peer_;
+    const Host* peer_host_ = nullptr;
+    asio::local::stream_protocol::acceptor acceptor_;
+    asio::signal_set signals_;
+    asio::steady_timer tick_timer_;
+    proto::PeerHealth health_;
+    std::mt19937 rng_;
+    std::vector<std::shared_ptr<OutboundConn>> conns_;
+    std::deque<RequestPtr> queue_;
+    std::set<LocalSession*> locals_;
+    clock::time_point last_activity_;
+    std::string last_title_;
+    std::string last_status_;
+    bool stopping_ = false;
+    int exit_code_ = 0;
+};
+
+/// Entry point of the lonc child role (after exec). Returns the process exit code.
+int run_peer_child(const Config& config, const std::string& peer, int listen_fd);
+
+} // namespace lon::lonc

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace lon::lonc {
+
+/// One local request on its way to the peer. `finish` answers it exactly once; later calls
+/// (a reply arriving after the timeout answered con_lost) are ignored, so a request can never
+/// get two replies or another request's reply.
+struct PendingRequest {
+    using Done = std::function<void(std::string_view reply)>;
+
+    PendingRequest(std::string text, std::chrono::steady_clock::time_point due, Done on_done,
+                   bool is_internal = false)
+        : line(std::move(text)), deadline(due), done(std::move(on_done)),
+          internal(is_internal) {}
+
+    std::string line;
+    std::chrono::steady_clock::time_point deadline;
+    Done done;
+    bool internal; ///< a keepalive ping of ours, not a client's request
+
+    [[nodiscard]] bool finished() const { return !done; }
+    void finish(std::string_view reply) {
+        if (done) {
+            Done d = std::move(done);
+            done = nullptr;
+            d(reply);
+        }
+    }
+};
+
+using RequestPtr = std::shared_ptr<PendingRequest>;
+
+} // namespace lon::lonc

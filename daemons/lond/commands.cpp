@@ -1,0 +1,83 @@
+#include "commands.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "message.hpp"
+#include "replies.hpp"
+#include "unix_request.hpp"
+
+namespace lon::lond {
+namespace {
+
+bool allowed_insecure(const Config& cfg, std::string_view command) {
+    const auto& list = cfg.lond.insecure_commands;
+    return std::find(list.begin(), list.end(), command) != list.end();
+}
+
+std::string load_percent(double load_limit) {
+    double avg[1] = {0.0};
+    if (::getloadavg(avg, 1) < 1) {
+        return "error:load_unavailable";
+    }
+    return fmt::format("{:.2f}", avg[0] / load_limit * 100.0);
+}
+
+/// pong: ask our own lonc to ping the requester back, so one request proves both directions.
+void pong(const CommandContext& ctx, ReplyFn reply) {
+    auto path = ctx.config.paths.socket_dir / ctx.peer;
+    link::unix_request(ctx.io, path, "ping", ctx.config.limits.max_message_bytes,
+                       ctx.config.lonc.request_timeout,
+                       [own = ctx.config.host_id, reply = std::move(reply)](
+                           std::error_code ec, std::string back) {
+                           reply(own + ":" +
+                                 (ec ? std::string(proto::replies::con_lost) : back));
+                       });
+}
+
+void forward_to_handler(const CommandContext& ctx, std::string_view request, ReplyFn reply) {
+    link::unix_request(ctx.io, *ctx.config.lond.handler, ctx.peer + ":" + std::string(request),
+                       ctx.config.limits.max_message_bytes, ctx.config.lonc.request_timeout,
+                       [reply = std::move(reply)](std::error_code ec, std::string back) {
+                           reply(ec ? "error:handler_unavailable" : std::move(back));
+                       });
+}
+
+} // namespace
+
+void dispatch(const CommandContext& ctx, std::string_view request, ReplyFn reply) {
+    std::string_view command = proto::command_of(request);
+    constexpr std::string_view builtins[] = {"ping", "pong", "echo", "time", "load", "version"};
+    bool builtin = std::find(std::begin(builtins), std::end(builtins), command) != std::end(builtins);
+    if (!builtin && !ctx.config.lond.handler) {
+        // Nothing here could serve it, over any link: say so rather than blame the mode.
+        reply(std::string(proto::replies::unknown_cmd));
+        return;
+    }
+    if (ctx.mode == proto::Mode::insecure && !allowed_insecure(ctx.config, command)) {
+        reply(std::string(proto::replies::requires_ssl));
+        return;
+    }
+    if (command == "ping") {
+        reply(ctx.config.host_id);
+    } else if (command == "echo") {
+        reply(std::string(proto::argument_of(request)));
+    } else if (command == "time") {
+        reply(std::to_string(static_cast<long long>(std::time(nullptr))));
+    } else if (command == "load") {
+        reply(load_percent(ctx.config.lond.load_limit));
+    } else if (command == "version") {
+        reply(fmt::format("lonlink={}&protocol={}", LONLINK_VERSION, proto::protocol_version));
+    } else if (command == "pong") {
+        pong(ctx, std::move(reply));
+    } else if (ctx.config.lond.handler) {
+        forward_to_handler(ctx, request, std::move(reply));
+    } else {
+        reply(std::string(proto::replies::unknown_cmd));
+    }
+}
+
+} // namespace lon::lond

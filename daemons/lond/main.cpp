@@ -1,0 +1,58 @@
+// lond: the listening half of lonlink. The parent binds listen.address:port, detaches and
+// serves; children (--role peer) are exec'd by the parent, one per peer host.
+// Setup order: config → logging → pid file → bind → detach → serve.
+
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "daemon_main.hpp"
+#include "daemonize.hpp"
+#include "listener.hpp"
+#include "log.hpp"
+#include "net.hpp"
+#include "peer_server.hpp"
+#include "pid_file.hpp"
+
+namespace {
+
+constexpr const char* usage =
+    "usage: lond [--config FILE] [--foreground]\n"
+    "  Listens for lonlink peers (TCP 5663 by default) and serves their requests.\n"
+    "  --config FILE   configuration (default $LONLINK_CONFIG or /etc/lonlink/lonlink.yaml)\n"
+    "  --foreground    stay attached to the terminal and log to stderr as well\n"
+    "  Signals: TERM/INT stop, HUP reload, USR1 write status, USR2 drop removed peers.\n"
+    "  Exit status: 0 ok, 2 usage or configuration error, 3 other startup error.\n";
+
+int run_parent(const lon::Config& cfg, const lon::link::DaemonArgs& args) {
+    lon::PidFile pid_file(cfg.paths.run_dir / "lond.pid");
+    lon::UniqueFd listen_fd = lon::link::bind_tcp_listener(cfg.listen_address, cfg.listen_port);
+    std::optional<lon::link::Daemonizer> daemon;
+    if (!args.foreground) {
+        daemon.emplace(lon::link::Daemonizer::detach(
+            "lond: failed to start; see " + (cfg.paths.log_dir / "lond.log").string()));
+        pid_file.rewrite();
+    }
+    asio::io_context io{1};
+    lon::lond::Listener listener(io, cfg, std::move(listen_fd), args.foreground);
+    listener.start();
+    spdlog::info("lond {} for {} listening on {}:{}", LONLINK_VERSION, cfg.host_id,
+                 cfg.listen_address, cfg.listen_port);
+    if (daemon) {
+        daemon->ready();
+    }
+    io.run();
+    spdlog::info("stopped");
+    lon::flush_logs();
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    return lon::link::daemon_main(
+        argc, argv,
+        {"lond", usage, run_parent, [](const lon::Config& cfg, const lon::link::DaemonArgs& a) {
+             return lon::lond::run_peer_server(cfg, a.peer, a.fd);
+         }});
+}

@@ -1,0 +1,212 @@
+#include "peer_server.hpp"
+
+#include <csignal>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fd_passing.hpp"
+#include "json.hpp"
+#include "log.hpp"
+#include "net.hpp"
+#include "pid_file.hpp"
+#include "proctitle.hpp"
+#include "session.hpp"
+#include "titles.hpp"
+
+namespace lon::lond {
+namespace {
+
+std::filesystem::path status_path(const Config& cfg, const std::string& peer) {
+    return cfg.paths.run_dir / ("lond." + peer + ".json");
+}
+
+} // namespace
+
+PeerServer::PeerServer(asio::io_context& io, Config config, std::string peer, UniqueFd channel)
+    : io_(io), config_(std::move(config)), peer_(std::move(peer)), channel_(io, channel.release()),
+      signals_(io) {}
+
+void PeerServer::start() {
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+        signals_.add(sig);
+    }
+    handle_signals();
+    publish();
+    do_receive();
+}
+
+bool PeerServer::pinned() const {
+    std::error_code ec;
+    return std::filesystem::exists(config_.paths.state_dir / "pinned" / peer_, ec);
+}
+
+void PeerServer::do_receive() {
+    channel_.async_wait(asio::posix::descriptor_base::wait_read, [this](std::error_code ec) {
+        if (stopping_ || link::is_shutdown(ec)) {
+            return;
+        }
+        if (ec) {
+            spdlog::error("control channel: {}", ec.message());
+            shutdown();
+            return;
+        }
+        accept_handoff();
+    });
+}
+
+void PeerServer::accept_handoff() {
+    for (;;) {
+        std::error_code ec;
+        auto handoff = link::receive_fd(channel_.native_handle(), ec);
+        if (!handoff) {
+            if (ec == std::errc::resource_unavailable_try_again ||
+                ec == std::errc::operation_would_block) {
+                do_receive();
+                return;
+            }
+            if (ec) {
+                spdlog::error("control channel: {}", ec.message());
+            } else {
+                spdlog::info("lond parent went away; stopping");
+            }
+            shutdown();
+            return;
+        }
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        ::getsockname(handoff->fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+        asio::ip::tcp::socket socket(io_);
+        std::error_code aec;
+        socket.assign(ss.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
+                      handoff->fd.release(), aec);
+        if (aec) {
+            spdlog::error("cannot adopt a connection: {}", aec.message());
+            continue;
+        }
+        std::string ip = link::remote_ip(socket);
+        auto session = std::make_shared<Session>(*this, std::move(socket), ip);
+        session->begin(handoff->data);
+        revive_local_lonc();
+    }
+}
+
+void PeerServer::on_session_linked(Session& session) {
+    linked_.insert(&session);
+    publish();
+}
+
+void PeerServer::on_session_closed(Session& session) {
+    if (linked_.erase(&session) > 0) {
+        publish();
+    }
+}
+
+/// An inbound link proves the peer is alive: if our own lonc child for that peer is DEAD,
+/// wake it (USR1) instead of letting it wait for its next slow probe.
+void PeerServer::revive_local_lonc() {
+    std::ifstream in(config_.paths.run_dir / ("lonc." + peer_ + ".json"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string s = ss.str();
+    if (s.find("\"state\":\"dead\"") == std::string::npos) {
+        return;
+    }
+    auto at = s.find("\"pid\":");
+    if (at == std::string::npos) {
+        return;
+    }
+    long pid = std::strtol(s.c_str() + at + 6, nullptr, 10);
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    if (pid > 1 && name == "lonc") {
+        spdlog::info("{} connected to us; reviving our DEAD lonc link to it (pid {})", peer_, pid);
+        ::kill(static_cast<pid_t>(pid), SIGUSR1);
+    }
+}
+
+void PeerServer::handle_signals() {
+    signals_.async_wait([this](std::error_code ec, int sig) {
+        if (ec) {
+            return;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+            shutdown();
+            return;
+        }
+        if (sig == SIGHUP) {
+            try {
+                config_ = load_config(config_.file);
+                spdlog::info("reloaded {}", config_.file.string());
+            } catch (const std::exception& e) {
+                spdlog::error("reload failed, keeping the old configuration: {}", e.what());
+            }
+        }
+        last_title_.clear();
+        publish();
+        handle_signals();
+    });
+}
+
+void PeerServer::shutdown() {
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    std::error_code ignored;
+    signals_.cancel(ignored);
+    channel_.close(ignored);
+    auto sessions = linked_;
+    for (Session* s : sessions) {
+        s->close();
+    }
+    std::filesystem::remove(status_path(config_, peer_), ignored);
+    io_.stop();
+}
+
+void PeerServer::publish() {
+    bool insecure = false;
+    for (const Session* s : linked_) {
+        insecure = insecure || s->mode() == proto::Mode::insecure;
+    }
+    int n = static_cast<int>(linked_.size());
+    std::string_view mode = n == 0 ? "insecure" : (insecure ? "insecure" : "ssl");
+    std::string title = titles::lond_child(peer_, n, mode);
+    if (title == last_title_) {
+        return;
+    }
+    last_title_ = title;
+    proctitle::set(title);
+    std::string json = "{\"role\":\"lond\",\"peer\":" + json_string(peer_) +
+                       ",\"pid\":" + std::to_string(::getpid()) + ",\"state\":\"" +
+                       (n > 0 ? "linked" : "idle") + "\",\"connections\":" + std::to_string(n) +
+                       ",\"mode\":" + (n > 0 ? json_string(mode) : "null") +
+                       ",\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
+    if (!write_file_atomic(status_path(config_, peer_), json)) {
+        spdlog::warn("cannot write {}: {}", status_path(config_, peer_).string(),
+                     std::strerror(errno));
+    }
+}
+
+int run_peer_server(const Config& config, const std::string& peer, int channel_fd) {
+    proctitle::set_comm("lond");
+    UniqueFd channel(channel_fd);
+    if (config.hosts.find(peer) == nullptr) {
+        spdlog::error("{} is not in the hosts table", peer);
+        return 2;
+    }
+    asio::io_context io{1};
+    PeerServer server(io, config, peer, std::move(channel));
+    server.start();
+    io.run();
+    spdlog::info("stopped");
+    flush_logs();
+    return 0;
+}
+
+} // namespace lon::lond

@@ -1,0 +1,58 @@
+#pragma once
+
+// The lond child for one peer host. Place in the process tree: exec'd by the lond parent on
+// that peer's first connection; ends when the parent tells it to (TERM) or goes away.
+// Owns: every connection from that peer (handed over fd by fd on the control channel).
+// Title: "lond: <peer> Connection count: <n> (<mode>)". Status file run_dir/lond.<peer>.json.
+
+#include <set>
+#include <string>
+
+#include <asio.hpp>
+
+#include "config.hpp"
+#include "unique_fd.hpp"
+
+namespace lon::lond {
+
+class Session;
+
+class PeerServer final {
+public:
+    PeerServer(asio::io_context& io, Config config, std::string peer, UniqueFd channel);
+    PeerServer(const PeerServer&) = delete;
+    PeerServer& operator=(const PeerServer&) = delete;
+
+    void start();
+
+    [[nodiscard]] asio::io_context& io() { return io_; }
+    [[nodiscard]] const Config& config() const { return config_; }
+    [[nodiscard]] const std::string& peer() const { return peer_; }
+    /// Whether this peer has negotiated ssl before (then insecure is a downgrade).
+    [[nodiscard]] bool pinned() const;
+
+    void on_session_linked(Session& session);
+    void on_session_closed(Session& session);
+
+private:
+    void do_receive();
+    void accept_handoff();
+    void handle_signals();
+    void shutdown();
+    void publish();
+    void revive_local_lonc();
+
+    asio::io_context& io_;
+    Config config_;
+    std::string peer_;
+    asio::posix::stream_descriptor channel_;
+    asio::signal_set signals_;
+    std::set<Session*> linked_;
+    std::string last_title_;
+    bool stopping_ = false;
+};
+
+/// Entry point of the lond child role (after exec). Returns the process exit code.
+int run_peer_server(const Config& config, const std::string& peer, int channel_fd);
+
+} // namespace lon::lond

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <asio.hpp>
+
+#include "line_session.hpp"
+#include "negotiation.hpp"
+
+namespace lon::lond {
+
+class PeerServer;
+
+/// One connection from the peer, inside the lond child: finishes the negotiation the parent
+/// began (answers the init line), then serves tagged requests. Replies may go out of order.
+class Session final : public link::LineSession<Session, asio::ip::tcp::socket> {
+public:
+    Session(PeerServer& server, asio::ip::tcp::socket socket, std::string ip);
+
+    /// Starts with the bytes the parent already read (init line first).
+    void begin(const std::string& initial_bytes);
+    [[nodiscard]] proto::Mode mode() const { return mode_; }
+    [[nodiscard]] bool negotiated() const { return negotiated_; }
+
+    void on_line(std::string line);
+    void on_too_long();
+    void on_closed(const std::error_code& ec);
+
+private:
+    void negotiate(const std::string& line);
+    void serve(const std::string& line);
+
+    PeerServer& server_;
+    std::string ip_;
+    bool negotiated_ = false;
+    proto::Mode mode_ = proto::Mode::insecure;
+};
+
+} // namespace lon::lond

@@ -1,0 +1,66 @@
+#include "line_framer.hpp"
+
+namespace lon::proto {
+
+void LineFramer::feed(std::string_view bytes) {
+    // Compact lazily: only when the consumed prefix dominates the buffer, so many small
+    // lines cost no per-line erase.
+    if (start_ > 0 && start_ >= buf_.size() / 2) {
+        buf_.erase(0, start_);
+        start_ = 0;
+    }
+    buf_.append(bytes);
+}
+
+LineFramer::Result LineFramer::next() {
+    for (;;) {
+        std::size_t from = start_ + scanned_;
+        std::size_t nl = buf_.find('\n', from);
+        if (discarding_) {
+            if (nl == std::string::npos) {
+                // Drop what we hold of the overlong line; keep nothing.
+                buf_.clear();
+                start_ = 0;
+                scanned_ = 0;
+                return {Status::need_more, {}};
+            }
+            start_ = nl + 1;
+            scanned_ = 0;
+            discarding_ = false;
+            continue;
+        }
+        if (nl == std::string::npos) {
+            scanned_ = buf_.size() - start_;
+            if (scanned_ > max_line_) {
+                discarding_ = true;
+                return {Status::too_long, {}};
+            }
+            return {Status::need_more, {}};
+        }
+        std::size_t len = nl - start_;
+        if (len > max_line_) {
+            start_ = nl + 1;
+            scanned_ = 0;
+            return {Status::too_long, {}};
+        }
+        Result r{Status::line, buf_.substr(start_, len)};
+        start_ = nl + 1;
+        scanned_ = 0;
+        return r;
+    }
+}
+
+std::size_t LineFramer::buffered() const {
+    return discarding_ ? 0 : buf_.size() - start_;
+}
+
+std::string LineFramer::take_buffered() {
+    std::string out = discarding_ ? std::string() : buf_.substr(start_);
+    buf_.clear();
+    start_ = 0;
+    scanned_ = 0;
+    discarding_ = false;
+    return out;
+}
+
+} // namespace lon::proto

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace lon::proto {
+
+/// Splits a byte stream into '\n'-terminated lines with a length limit. Pure: bytes in,
+/// lines out. A line longer than `max_line` (not counting the '\n') is reported once as
+/// too_long; the framer then discards its remaining bytes up to and including the next '\n'
+/// and goes on with the following line.
+class LineFramer {
+public:
+    enum class Status { line, need_more, too_long };
+    struct Result {
+        Status status;
+        std::string line; ///< the line without '\n' (a trailing '\r' is kept), when status==line
+    };
+
+    explicit LineFramer(std::size_t max_line) : max_line_(max_line) {}
+
+    /// Appends received bytes.
+    void feed(std::string_view bytes);
+    /// The next complete line, or need_more, or too_long (once per overlong line).
+    [[nodiscard]] Result next();
+    /// Bytes buffered that belong to no returned line yet.
+    [[nodiscard]] std::size_t buffered() const;
+    /// Removes and returns the buffered bytes (e.g. to hand them to another process).
+    [[nodiscard]] std::string take_buffered();
+    [[nodiscard]] std::size_t max_line() const { return max_line_; }
+
+private:
+    std::size_t max_line_;
+    std::string buf_;
+    std::size_t start_ = 0;    ///< first unconsumed byte in buf_
+    std::size_t scanned_ = 0;  ///< bytes after start_ already known to hold no '\n'
+    bool discarding_ = false;  ///< inside an overlong line already reported
+};
+
+} // namespace lon::proto
