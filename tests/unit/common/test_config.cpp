@@ -1,0 +1,161 @@
+#include <catch2/catch.hpp>
+
+#include "config.hpp"
+#include "temp_dir.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* hosts_yaml = R"(hosts:
+  - { id: msul1, address: 127.0.0.11, port: 5663, domain: msu, role: library }
+  - { id: msul2, address: 127.0.0.12 }
+)";
+
+/// Loads `config_text` as lonlink.yaml next to a valid hosts.yaml and returns the
+/// ConfigError message ("" when it loads).
+std::string error_of(const std::string& config_text, const std::string& hosts = hosts_yaml) {
+    TempDir dir;
+    dir.write("hosts.yaml", hosts);
+    try {
+        (void)lon::load_config(dir.write("lonlink.yaml", config_text));
+    } catch (const lon::ConfigError& e) {
+        std::string msg = e.what();
+        // Make the message independent of the temp folder's name.
+        auto at = msg.find(dir.path().string());
+        if (at != std::string::npos) {
+            msg.replace(at, dir.path().string().size(), "DIR");
+        }
+        return msg;
+    }
+    return "";
+}
+
+} // namespace
+
+TEST_CASE("Config: the full example from DESIGN.md loads with its values", "[common]") {
+    TempDir dir;
+    dir.write("hosts.yaml", hosts_yaml);
+    auto file = dir.write("lonlink.yaml", R"(host_id: msul1
+hosts_file: hosts.yaml
+listen: { address: 0.0.0.0, port: 5663 }
+paths: { cert_dir: certs, socket_dir: sockets, run_dir: run, log_dir: log, spool_dir: spool, state_dir: state }
+socket_group: www
+tls: { key_passphrase_file: null, expiry_warning_days: 14 }
+lonc: { allow_insecure: true, max_connections: 3, retries: 5, stable_after: 30s,
+        backoff_initial: 1s, backoff_max: 300s, idle_timeout: 300s, request_timeout: 300s, keepalive: 30s }
+lond: { allow_insecure: true, handler: null, insecure_commands: [ping, pong, echo, time, load, version], load_limit: 2.0 }
+limits: { max_message_bytes: 16MiB, handshake_timeout: 10s }
+)");
+    auto c = lon::load_config(file);
+    CHECK(c.host_id == "msul1");
+    CHECK(c.file == std::filesystem::absolute(file));
+    CHECK(c.hosts_file == dir.path() / "hosts.yaml");
+    CHECK(c.paths.socket_dir == dir.path() / "sockets");
+    CHECK(c.paths.state_dir == dir.path() / "state");
+    CHECK(c.listen_address == "0.0.0.0");
+    CHECK(c.listen_port == 5663);
+    CHECK(c.socket_group == std::optional<std::string>("www"));
+    CHECK_FALSE(c.tls.key_passphrase_file);
+    CHECK(c.lonc.stable_after == 30s);
+    CHECK(c.lonc.backoff_max == 300s);
+    CHECK(c.lond.insecure_commands.size() == 6);
+    CHECK_FALSE(c.lond.handler);
+    CHECK(c.limits.max_message_bytes == 16u * 1024 * 1024);
+    CHECK(c.limits.handshake_timeout == 10s);
+    REQUIRE(c.hosts.hosts().size() == 2);
+    CHECK(c.self().address == "127.0.0.11");
+    CHECK(c.hosts.find("msul1")->domain == "msu");
+    CHECK(c.hosts.find("msul2")->port == 5663);
+}
+
+TEST_CASE("Config: defaults for everything but host_id and hosts_file", "[common]") {
+    TempDir dir;
+    dir.write("h/hosts.yaml", hosts_yaml);
+    auto c = lon::load_config(dir.write("etc/lonlink.yaml", "host_id: msul2\nhosts_file: ../h/hosts.yaml\n"));
+    CHECK(c.hosts_file == dir.path() / "h" / "hosts.yaml");
+    CHECK(c.paths.run_dir == dir.path() / "etc" / "run");
+    CHECK(c.lonc.retries == 5);
+    CHECK(c.lonc.max_connections == 3);
+    CHECK(c.lonc.request_timeout == 300s);
+    CHECK(c.lond.load_limit == Approx(2.0));
+    CHECK(c.lond.allow_insecure);
+    CHECK(c.socket_group == std::optional<std::string>("www"));
+    CHECK(c.listen_address == "0.0.0.0");
+}
+
+TEST_CASE("Config: relative and absolute paths, null values", "[common]") {
+    TempDir dir;
+    dir.write("hosts.yaml", hosts_yaml);
+    auto c = lon::load_config(dir.write("lonlink.yaml", R"(host_id: msul1
+hosts_file: hosts.yaml
+paths: { run_dir: /var/run/lonlink, log_dir: ../logs }
+socket_group: null
+lond: { handler: handler.sock }
+tls: { key_passphrase_file: secret/pass }
+)"));
+    CHECK(c.paths.run_dir == "/var/run/lonlink");
+    CHECK(c.paths.log_dir == dir.path().parent_path() / "logs");
+    CHECK_FALSE(c.socket_group);
+    CHECK(c.lond.handler == std::optional<std::filesystem::path>(dir.path() / "handler.sock"));
+    CHECK(c.tls.key_passphrase_file ==
+          std::optional<std::filesystem::path>(dir.path() / "secret" / "pass"));
+}
+
+TEST_CASE("Config: errors name the file, the line and the key", "[common]") {
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlonc: { retries: five }\n") ==
+          "DIR/lonlink.yaml:3: lonc.retries: expected an integer, got \"five\"");
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\n\nlonc:\n  retry: 3\n") ==
+          "DIR/lonlink.yaml:5: lonc.retry: unknown key");
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\ncolour: blue\n") ==
+          "DIR/lonlink.yaml:3: colour: unknown key");
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlonc: { stable_after: 30 parsecs }\n") ==
+          "DIR/lonlink.yaml:3: lonc.stable_after: expected a duration such as 30s, 5m, 250ms, "
+          "got \"30 parsecs\"");
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlimits: { max_message_bytes: 16 "
+                   "furlongs }\n")
+              .find("lonlink.yaml:3: limits.max_message_bytes:") != std::string::npos);
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlonc: { allow_insecure: maybe }\n") ==
+          "DIR/lonlink.yaml:3: lonc.allow_insecure: expected true or false");
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlisten: { port: 70000 }\n") ==
+          "DIR/lonlink.yaml:3: listen.port: must be between 1 and 65535, got 70000");
+    CHECK(error_of("host_id: msul9\nhosts_file: hosts.yaml\n")
+              .find("lonlink.yaml:1: host_id: msul9 is not in the hosts table") != std::string::npos);
+    CHECK(error_of("hosts_file: hosts.yaml\n").find("lonlink.yaml:1: host_id: missing") !=
+          std::string::npos);
+    CHECK(error_of("host_id: msul1\nhosts_file: nowhere.yaml\n")
+              .find("DIR/nowhere.yaml: cannot read") != std::string::npos);
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlonc: [1, 2\n")
+              .rfind("DIR/lonlink.yaml:", 0) == 0);
+}
+
+TEST_CASE("Hosts table: errors name the file, the line and the key", "[common]") {
+    const std::string cfg = "host_id: msul1\nhosts_file: hosts.yaml\n";
+    CHECK(error_of(cfg, "hosts:\n  - { id: msul1, address: 127.0.0.11 }\n  - { id: msul1, "
+                        "address: 127.0.0.12 }\n") ==
+          "DIR/hosts.yaml:3: hosts[1].id: duplicate host msul1 (first on line 2)");
+    CHECK(error_of(cfg, "hosts:\n  - { id: msul1, address: 127.0.0.11, colour: red }\n") ==
+          "DIR/hosts.yaml:2: hosts[0].colour: unknown key");
+    CHECK(error_of(cfg, "hosts:\n  - { id: msul1, address: 127.0.0.11 }\n  - { id: \"bad id\", "
+                        "address: 127.0.0.12 }\n") ==
+          "DIR/hosts.yaml:3: hosts[1].id: not a valid host id (letters, digits, _ and -)");
+    CHECK(error_of(cfg, "hosts:\n  - { id: msul1, address: 127.0.0.11, port: 0 }\n") ==
+          "DIR/hosts.yaml:2: hosts[0].port: must be between 1 and 65535, got 0");
+    CHECK(error_of(cfg, "hosts:\n  - { id: msul1 }\n") == "DIR/hosts.yaml:2: hosts[0].address: missing");
+    CHECK(error_of(cfg, "hosts:\n  - { id: msul1, address: no-such-host.invalid }\n") ==
+          "DIR/hosts.yaml:2: hosts[0].address: cannot resolve no-such-host.invalid");
+}
+
+TEST_CASE("Hosts table: address matching", "[common]") {
+    lon::Host h;
+    h.resolved = {"127.0.0.11", "::1"};
+    CHECK(lon::HostTable::has_address(h, "127.0.0.11"));
+    CHECK(lon::HostTable::has_address(h, "::ffff:127.0.0.11"));
+    CHECK(lon::HostTable::has_address(h, "::1"));
+    CHECK_FALSE(lon::HostTable::has_address(h, "127.0.0.12"));
+    CHECK_FALSE(lon::HostTable::has_address(h, ""));
+    CHECK(lon::valid_host_id("msu-l1_x"));
+    CHECK_FALSE(lon::valid_host_id("../etc"));
+    CHECK_FALSE(lon::valid_host_id(""));
+    CHECK_FALSE(lon::valid_host_id(std::string(65, 'a')));
+}
