@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -49,6 +50,7 @@ pid_t spawn_self(const std::vector<std::string>& args,
     for (int sig : {SIGPIPE, SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) {
         ::signal(sig, SIG_DFL);
     }
+    int highest = 2;
     for (const auto& [from, to] : fds) {
         if (from == to) {
             int flags = ::fcntl(from, F_GETFD);
@@ -56,7 +58,12 @@ pid_t spawn_self(const std::vector<std::string>& args,
         } else if (::dup2(from, to) < 0) {
             ::_exit(127);
         }
+        highest = std::max(highest, to);
     }
+    // Nothing else crosses exec: not every descriptor (Asio's accepted sockets among them) is
+    // close-on-exec, and a leaked copy of a peer's connection would keep it open after its
+    // owner closed it.
+    ::close_range(static_cast<unsigned>(highest) + 1, ~0U, 0);
     ::execv(exe, argv.data());
     ::_exit(127);
 }
