@@ -73,7 +73,7 @@ if [ -n "$pass_file" ]; then
 fi
 
 if [ ! -d "$cert_dir" ]; then
-    mkdir -p -m 0755 -- "$cert_dir" || die "cannot create cert_dir $cert_dir"
+    mkdir -p -- "$cert_dir" || die "cannot create cert_dir $cert_dir"
     chmod 0755 -- "$cert_dir"
     note "created $cert_dir"
 fi

@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# Tests for the certificate scripts: make-cluster-ca, request_ssl_key.sh, sign-response, the
+# generated <id>.response.sh (clean and mail-saved), and scripts/lib/lonconfig.sh.
+# Everything happens in a temporary folder (removed on exit); needs bash, openssl, awk, sed.
+# Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed"; exit 1 on any failure.
+set -euo pipefail
+
+if [ "${1:-}" = "--help" ]; then
+    echo "usage: tests/scripts/test_cert_scripts.sh   test the certificate scripts in a temp folder"
+    exit 0
+fi
+
+root=$(cd -- "$(dirname -- "$(readlink -f -- "$0")")/../.." && pwd)
+scripts="$root/scripts"
+t=$(mktemp -d)
+fake_pid=""
+cleanup() {
+    [ -z "$fake_pid" ] || kill "$fake_pid" 2>/dev/null || true
+    rm -rf -- "$t"
+}
+trap cleanup EXIT
+export CI=true
+unset LONLINK_CONFIG
+exec </dev/null
+
+passed=0 failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+nok() {
+    echo "not ok - $1"
+    failed=$((failed + 1))
+    if [ -s "$t/last.log" ]; then sed 's/^/    # /' "$t/last.log" | tail -n 15; fi
+}
+# check DESCRIPTION CMD...: CMD must succeed (its output goes to $t/last.log).
+check() {
+    local d=$1; shift
+    if "$@" >"$t/last.log" 2>&1; then ok "$d"; else nok "$d"; fi
+}
+# refuses DESCRIPTION CMD...: CMD must fail (non-zero exit) and say something on stderr.
+refuses() {
+    local d=$1; shift
+    if "$@" >"$t/last.out" 2>"$t/last.log"; then
+        nok "$d (it succeeded)"
+    elif [ ! -s "$t/last.log" ]; then
+        nok "$d (failed without a message)"
+    else
+        ok "$d ($(head -n1 "$t/last.log"))"
+    fi
+}
+mode_is() { [ "$(stat -c %a -- "$2")" = "$1" ]; }
+has() { grep -q -- "$1" "$2"; }
+
+cd "$t"
+
+# --- lonconfig.sh ----------------------------------------------------------------------------
+cat >"$t/block.yaml" <<'EOF'
+# block style
+host_id: "blk"   # quoted
+hosts_file: /etc/lonlink/hosts.yaml
+paths:
+  cert_dir: /srv/lon certs
+  run_dir: run
+tls:
+  key_passphrase_file: secret/pass
+  expiry_warning_days: 14
+EOF
+cat >"$t/mixed-hosts.yaml" <<'EOF'
+hosts:
+  - { id: h1, address: 127.0.0.11, port: 5663 }
+  - {
+      address: 127.0.0.12,
+      id: 'h2' }
+  - id: h3
+    address: 127.0.0.13
+  - address: 127.0.0.14
+    id: h4     # comment
+EOF
+lonconf_block() {
+    (
+        . "$scripts/lib/lonconfig.sh"
+        lonconf_load "$t/block.yaml"
+        [ "$LONCONF_HOST_ID" = blk ] && [ "$LONCONF_HOSTS_FILE" = /etc/lonlink/hosts.yaml ] &&
+            [ "$LONCONF_CERT_DIR" = "/srv/lon certs" ] && [ "$LONCONF_RUN_DIR" = "$t/run" ] &&
+            [ "$LONCONF_STATE_DIR" = "$t/state" ] && [ "$LONCONF_SOCKET_DIR" = "$t/sockets" ] &&
+            [ "$LONCONF_LOG_DIR" = "$t/log" ] && [ "$LONCONF_KEY_PASSPHRASE_FILE" = "$t/secret/pass" ] &&
+            [ "$LONCONF_FILE" = "$t/block.yaml" ] && [ "$LONCONF_DIR" = "$t" ]
+    )
+}
+check "lonconfig: block-style config, defaults and relative paths" lonconf_block
+lonconf_hosts() {
+    (. "$scripts/lib/lonconfig.sh"; [ "$(lonconf_host_ids "$t/mixed-hosts.yaml" | tr '\n' ' ')" = "h1 h2 h3 h4 " ])
+}
+check "lonconfig: host ids from flow, multi-line flow and block entries" lonconf_hosts
+lonconf_default() {
+    (
+        . "$scripts/lib/lonconfig.sh"
+        [ "$(lonconf_default_path)" = /etc/lonlink/lonlink.yaml ] &&
+            [ "$(LONLINK_CONFIG=/x.yaml lonconf_default_path)" = /x.yaml ] &&
+            [ "$(LONLINK_CONFIG=/x.yaml lonconf_default_path /y.yaml)" = /y.yaml ]
+    )
+}
+check "lonconfig: --config, then \$LONLINK_CONFIG, then /etc/lonlink/lonlink.yaml" lonconf_default
+
+# --- --help ----------------------------------------------------------------------------------
+for s in make-cluster-ca request_ssl_key.sh sign-response; do
+    check "$s --help" bash -c '"$1" --help | grep -q usage' _ "$scripts/$s"
+done
+
+# --- the CA ----------------------------------------------------------------------------------
+check "make-cluster-ca creates the CA" "$scripts/make-cluster-ca" --ca-dir "$t/ca" --name "lonlink test CA"
+check "CA folder 0700, ca.key 0600" bash -c '[ "$(stat -c %a "$1")" = 700 ] && [ "$(stat -c %a "$1/ca.key")" = 600 ]' _ "$t/ca"
+openssl x509 -in "$t/ca/ca.pem" -noout -subject -ext basicConstraints,keyUsage >"$t/ca.txt" 2>&1 || true
+check "ca.pem: CN, CA:TRUE, keyCertSign+cRLSign" bash -c 'grep -q "CN = lonlink test CA" "$1" && grep -q "CA:TRUE" "$1" && grep -q "Certificate Sign, CRL Sign" "$1"' _ "$t/ca.txt"
+cp "$t/ca/ca.pem" "$t/ca.pem.orig"
+refuses "make-cluster-ca refuses to overwrite an existing CA" "$scripts/make-cluster-ca" --ca-dir "$t/ca" --name other
+check "existing CA untouched" cmp "$t/ca/ca.pem" "$t/ca.pem.orig"
+
+# --- two hosts -------------------------------------------------------------------------------
+cat >"$t/hosts.yaml" <<'EOF'
+hosts:
+  - { id: certa, address: 127.0.0.11, port: 5663 }
+  - id: certb
+    address: 127.0.0.12
+EOF
+mkdir -p "$t/a" "$t/b"
+cat >"$t/a/lonlink.yaml" <<EOF
+host_id: certa
+hosts_file: $t/hosts.yaml
+listen: { address: 127.0.0.11, port: 5663 }
+paths: { cert_dir: certs, socket_dir: sockets, run_dir: run, log_dir: log, spool_dir: spool, state_dir: state }
+tls: { key_passphrase_file: null, expiry_warning_days: 14 }
+EOF
+echo "b-secret-passphrase" >"$t/b/pass"
+chmod 600 "$t/b/pass"
+cat >"$t/b/lonlink.yaml" <<EOF
+host_id: certb
+hosts_file: ../hosts.yaml
+paths:
+  cert_dir: tls
+  run_dir: run
+tls:
+  key_passphrase_file: pass
+EOF
+
+# --- host certa: request -----------------------------------------------------------------------
+A="$t/a/certs"
+if "$scripts/request_ssl_key.sh" --config "$t/a/lonlink.yaml" >"$t/a.csr.out" 2>"$t/last.log"; then
+    ok "request_ssl_key.sh (certa)"
+else
+    nok "request_ssl_key.sh (certa)"
+fi
+check "CSR printed on stdout (PEM only)" bash -c 'head -n1 "$1" | grep -qx -- "-----BEGIN CERTIFICATE REQUEST-----" && tail -n1 "$1" | grep -qx -- "-----END CERTIFICATE REQUEST-----"' _ "$t/a.csr.out"
+check "cert_dir created 0755, lonhostkey.pem 0600, unencrypted" bash -c '[ "$(stat -c %a "$1")" = 755 ] && [ "$(stat -c %a "$1/lonhostkey.pem")" = 600 ] && head -n1 "$1/lonhostkey.pem" | grep -q "BEGIN PRIVATE KEY"' _ "$A"
+openssl req -in "$A/lonhost.csr" -noout -subject -text >"$t/a.csr.txt" 2>&1 || true
+check "CSR: subject CN=certa, SAN URI:lonhost:certa" bash -c 'grep -q "subject=CN = certa" "$1" && grep -q "URI:lonhost:certa" "$1"' _ "$t/a.csr.txt"
+# --email with a mailer: a fake mail(1) first on PATH records what it was given.
+mkdir -p "$t/bin"
+cat >"$t/bin/mail" <<EOF
+#!/bin/bash
+printf '%s\n' "\$@" >"$t/mail.args"
+cat >"$t/mail.body"
+EOF
+chmod +x "$t/bin/mail"
+cp "$A/lonhostkey.pem" "$t/a.key.0"
+mail_with_fake() {
+    PATH="$t/bin:$PATH" LONLINK_CONFIG="$t/a/lonlink.yaml" "$scripts/request_ssl_key.sh" --email ca@example.invalid &&
+        grep -qx "ca@example.invalid" "$t/mail.args" && grep -q "certificate request for certa" "$t/mail.args" &&
+        grep -q "BEGIN CERTIFICATE REQUEST" "$t/mail.body" && cmp -s "$A/lonhostkey.pem" "$t/a.key.0"
+}
+check "request_ssl_key.sh via \$LONLINK_CONFIG --email: mails the CSR (mail), keeps the key" mail_with_fake
+if ! command -v mail >/dev/null && ! command -v sendmail >/dev/null && [ ! -x /usr/sbin/sendmail ]; then
+    no_mailer() {
+        "$scripts/request_ssl_key.sh" --config "$t/a/lonlink.yaml" --email ca@example.invalid >/dev/null 2>"$t/nomail.err" &&
+            grep -q "no mailer" "$t/nomail.err"
+    }
+    check "request_ssl_key.sh --email without a mailer: note, exit 0" no_mailer
+fi
+refuses "request_ssl_key.sh --email with a bad address" "$scripts/request_ssl_key.sh" --config "$t/a/lonlink.yaml" --email "-oQ/tmp x"
+cp "$A/lonhostkey.pem" "$t/a.key.1"
+
+# --- CA: sign ------------------------------------------------------------------------------------
+mkdir -p "$t/out"
+check "sign-response signs certa's request" "$scripts/sign-response" --ca-dir "$t/ca" --hosts "$t/hosts.yaml" --out-dir "$t/out" "$A/lonhost.csr"
+RA="$t/out/certa.response.sh"
+check "certa.response.sh written, parses, has no CR" bash -c '[ -s "$1" ] && bash -n "$1" && ! grep -q $'"'"'\r'"'"' "$1"' _ "$RA"
+check "issued.txt records certa" grep -q "certa" "$t/ca/issued.txt"
+
+# --- host certa: install (clean file) ----------------------------------------------------------
+# A fake lond (its comm is "lond") with a pid file, to see the reload.
+mkdir -p "$t/a/run" "$t/fake"
+cat >"$t/fake/lond" <<EOF
+#!/bin/bash
+trap 'echo hup >>"$t/fake/hups"' HUP
+while :; do sleep 0.1; done
+EOF
+chmod +x "$t/fake/lond"
+"$t/fake/lond" &
+fake_pid=$!
+echo "$fake_pid" >"$t/a/run/lond.pid"
+echo "$$" >"$t/a/run/lonc.pid"   # a live process that is not lonc: must not get HUP
+for _ in $(seq 50); do [ "$(cat "/proc/$fake_pid/comm" 2>/dev/null)" = lond ] && break; sleep 0.1; done
+
+check "bash certa.response.sh --config (clean file)" bash "$RA" --config "$t/a/lonlink.yaml"
+cp "$t/last.log" "$t/install1.log"
+openssl x509 -in "$A/lonhostcert.pem" -noout -subject -ext subjectAltName,extendedKeyUsage,basicConstraints,keyUsage >"$t/a.cert.txt" 2>&1 || true
+check "installed cert: subject CN=certa" grep -q "subject=CN = certa" "$t/a.cert.txt"
+check "installed cert: SAN URI:lonhost:certa" grep -q "URI:lonhost:certa" "$t/a.cert.txt"
+check "installed cert: EKU serverAuth + clientAuth" grep -q "TLS Web Server Authentication, TLS Web Client Authentication" "$t/a.cert.txt"
+check "installed cert: CA:FALSE, digitalSignature+keyEncipherment" bash -c 'grep -q "CA:FALSE" "$1" && grep -q "Digital Signature, Key Encipherment" "$1"' _ "$t/a.cert.txt"
+check "openssl verify -CAfile loncapaCA.pem lonhostcert.pem" openssl verify -CAfile "$A/loncapaCA.pem" "$A/lonhostcert.pem"
+check "loncapaCA.pem is the cluster CA" cmp "$A/loncapaCA.pem" "$t/ca/ca.pem"
+check "modes: lonhostcert.pem 0644, loncapaCA.pem 0644, lonhostkey.pem 0600" bash -c '[ "$(stat -c %a "$1/lonhostcert.pem")" = 644 ] && [ "$(stat -c %a "$1/loncapaCA.pem")" = 644 ] && [ "$(stat -c %a "$1/lonhostkey.pem")" = 600 ]' _ "$A"
+check "no temporary files left in cert_dir" bash -c '! ls -A "$1" | grep -q "^\."' _ "$A"
+for _ in $(seq 30); do [ -s "$t/fake/hups" ] && break; sleep 0.1; done
+check "running lond (pid file, comm lond) got HUP" grep -q hup "$t/fake/hups"
+check "lonc.pid naming a non-lonc process: no HUP, reported" grep -q "lonc: not running (stale pid file" "$t/install1.log"
+
+# --- mail-saved response (headers on top, CRLF, signature below), via the documented one-liner ---
+rm -f "$A/lonhostcert.pem" "$A/loncapaCA.pem" "$A"/*.prev
+{
+    printf 'Return-Path: <ca@example.edu>\nFrom: CA admin <ca@example.edu>\nTo: admin@certa.example.edu\n'
+    printf 'Subject: Re: cert (lonlink) $(touch %s/PWNED) `touch %s/PWNED`\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n' "$t" "$t"
+    printf 'Content-Type: text/plain; charset=us-ascii\n\nHello, run the script below.\n\n'
+    cat "$RA"
+    printf '\n-- \nThe CA admin; (call me) $(touch %s/PWNED)\n' "$t"
+} | sed 's/$/\r/' >"$t/saved.eml"
+oneliner() { sed -n '/^#!\/bin\/bash/,${s/\r$//;p}' "$1" | bash -s -- --config "$2" --no-reload; }
+check "mail-saved response via: sed -n '/^#!\/bin\/bash/,\${s/\\r\$//;p}' FILE | bash -s -- --config F" oneliner "$t/saved.eml" "$t/a/lonlink.yaml"
+check "  ... installed and verifies" openssl verify -CAfile "$A/loncapaCA.pem" "$A/lonhostcert.pem"
+check "  ... no mail header or footer text was executed" test ! -e "$t/PWNED"
+sed 's/$/\r/' "$RA" >"$t/crlf.response.sh"
+check "response --help" bash -c 'bash "$1" --help | grep -q "usage: bash certa.response.sh"' _ "$RA"
+check "sh certa.response.sh (re-runs itself with bash)" sh "$RA" --config "$t/a/lonlink.yaml" --no-reload
+check "clean response with CRLF line ends: bash FILE still works" bash "$t/crlf.response.sh" --config "$t/a/lonlink.yaml" --no-reload
+head -c 12000 "$RA" >"$t/truncated.response.sh"
+cp "$A/lonhostcert.pem" "$t/a.cert.before"
+refuses "truncated response does nothing" bash "$t/truncated.response.sh" --config "$t/a/lonlink.yaml"
+
+# --- refusals ------------------------------------------------------------------------------------
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$t/z.key" 2>/dev/null
+openssl req -new -key "$t/z.key" -subj "/CN=certz" -out "$t/z.csr" 2>/dev/null
+refuses "sign-response: CSR for an id not in the hosts table" "$scripts/sign-response" --ca-dir "$t/ca" --hosts "$t/hosts.yaml" --out-dir "$t/out" "$t/z.csr"
+check "  ... no certz.response.sh written" test ! -e "$t/out/certz.response.sh"
+openssl req -new -key "$t/z.key" -subj "/CN=cert.a" -out "$t/bad.csr" 2>/dev/null
+refuses "sign-response: CN that is not a valid host id" "$scripts/sign-response" --ca-dir "$t/ca" --hosts "$t/hosts.yaml" --out-dir "$t/out" "$t/bad.csr"
+# A request for certa asking for CA:TRUE and an extra SAN: the CA must not copy them.
+openssl req -new -key "$t/z.key" -subj "/O=Evil/CN=certa" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "subjectAltName=DNS:evil.example,URI:lonhost:certb" -out "$t/evil.csr" 2>/dev/null
+mkdir -p "$t/evil"
+check "sign-response signs a request with its own extensions" "$scripts/sign-response" --ca-dir "$t/ca" --hosts "$t/hosts.yaml" --out-dir "$t/evil" "$t/evil.csr"
+sed -n '/^lonlink_response_cert()/,/^LONLINK_PEM_END/p' "$t/evil/certa.response.sh" | sed '1,2d;$d' >"$t/evil.pem"
+openssl x509 -in "$t/evil.pem" -noout -subject -ext basicConstraints,subjectAltName >"$t/evil.txt" 2>&1 || true
+check "  ... CSR extensions ignored: subject CN=certa only, CA:FALSE, SAN only URI:lonhost:certa" bash -c 'grep -q "^subject=CN = certa$" "$1" && grep -q "CA:FALSE" "$1" && ! grep -q "CA:TRUE" "$1" && ! grep -q "evil" "$1" && ! grep -q "lonhost:certb" "$1"' _ "$t/evil.txt"
+# Tampered request: flip a bit in the signature (still well-formed DER); the signature must fail.
+openssl req -in "$A/lonhost.csr" -outform DER -out "$t/req.der" 2>/dev/null
+last=$(tail -c1 "$t/req.der" | od -An -tu1 | tr -d ' ')
+{ head -c -1 "$t/req.der"; printf "\\$(printf %o $((last ^ 1)))"; } >"$t/tampered.der"
+openssl req -inform DER -in "$t/tampered.der" -out "$t/tampered.csr" 2>/dev/null
+refuses "sign-response: CSR with a bad signature" "$scripts/sign-response" --ca-dir "$t/ca" --hosts "$t/hosts.yaml" --out-dir "$t/evil" "$t/tampered.csr"
+cp "$t/last.log" "$t/sig.log"
+check "  ... because of the signature" grep -q "signature" "$t/sig.log"
+
+# Host certb: encrypted key (tls.key_passphrase_file), block-style config.
+B="$t/b/tls"
+check "request_ssl_key.sh (certb, passphrase file)" "$scripts/request_ssl_key.sh" --config "$t/b/lonlink.yaml"
+check "certb key is encrypted, mode 0600" bash -c 'head -n1 "$1" | grep -q "BEGIN ENCRYPTED PRIVATE KEY" && [ "$(stat -c %a "$1")" = 600 ]' _ "$B/lonhostkey.pem"
+check "sign-response signs certb's request" "$scripts/sign-response" --ca-dir "$t/ca" --hosts "$t/hosts.yaml" --out-dir "$t/out" "$B/lonhost.csr"
+RB="$t/out/certb.response.sh"
+cp "$A/lonhostcert.pem" "$t/a.cert.before"
+refuses "certb.response.sh run on certa refuses" bash "$RB" --config "$t/a/lonlink.yaml" --no-reload
+check "  ... certa's certificate untouched" cmp "$A/lonhostcert.pem" "$t/a.cert.before"
+check "certb.response.sh on certb (encrypted key) installs" bash "$RB" --config "$t/b/lonlink.yaml" --no-reload
+check "  ... certb verifies, CN=certb" bash -c 'openssl verify -CAfile "$1/loncapaCA.pem" "$1/lonhostcert.pem" && openssl x509 -in "$1/lonhostcert.pem" -noout -subject | grep -q "CN = certb"' _ "$B"
+
+# Key made again after the request: the old response must not install.
+rm -f "$A/lonhostkey.pem"
+check "request_ssl_key.sh makes a new certa key" "$scripts/request_ssl_key.sh" --config "$t/a/lonlink.yaml"
+check "  ... it differs from the first one" bash -c '! cmp -s "$1" "$2"' _ "$A/lonhostkey.pem" "$t/a.key.1"
+refuses "certa.response.sh with a certificate not matching the local key refuses" bash "$RA" --config "$t/a/lonlink.yaml" --no-reload
+check "  ... installed certificate untouched" cmp "$A/lonhostcert.pem" "$t/a.cert.before"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
