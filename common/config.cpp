@@ -159,25 +159,27 @@ Config load_config(const std::filesystem::path& file) {
     c.hosts_file = r.get_path(root["hosts_file"], "hosts_file");
     c.paths = {r.resolve("certs"), r.resolve("sockets"), r.resolve("run"),
                r.resolve("log"),   r.resolve("spool"),   r.resolve("state")};
-    if (root["listen"]) {
+    // A section left empty ("lonc:" with every line below commented out) means defaults.
+    auto section = [&](const char* key) { return root[key] && !root[key].IsNull(); };
+    if (section("listen")) {
         read_listen(r, root["listen"], c);
     }
-    if (root["paths"]) {
+    if (section("paths")) {
         read_paths(r, root["paths"], c);
     }
     if (root["socket_group"]) {
         c.socket_group = r.get_optional_string(root["socket_group"], "socket_group");
     }
-    if (root["tls"]) {
+    if (section("tls")) {
         read_tls(r, root["tls"], c);
     }
-    if (root["lonc"]) {
+    if (section("lonc")) {
         read_lonc(r, root["lonc"], c);
     }
-    if (root["lond"]) {
+    if (section("lond")) {
         read_lond(r, root["lond"], c);
     }
-    if (root["limits"]) {
+    if (section("limits")) {
         read_limits(r, root["limits"], c);
     }
     c.hosts = load_host_table(c.hosts_file);

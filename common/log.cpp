@@ -1,6 +1,7 @@
 #include "log.hpp"
 
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include <spdlog/sinks/basic_file_sink.h>
@@ -10,11 +11,18 @@
 namespace lon {
 
 void init_logging(const std::string& name, const std::filesystem::path& file, bool to_stderr) {
-    std::filesystem::create_directories(file.parent_path());
+    if (file.has_parent_path()) {
+        std::filesystem::create_directories(file.parent_path()); // throws filesystem_error
+    }
     // Synchronous single-threaded sinks: no logger threads to lose across fork/exec. Every
     // process of a daemon appends to the same file (O_APPEND keeps lines whole).
     std::vector<spdlog::sink_ptr> sinks;
-    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_st>(file.string(), false));
+    try {
+        sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_st>(file.string(), false));
+    } catch (const spdlog::spdlog_ex& e) {
+        // spdlog_ex is no std::runtime_error; callers catch the documented type.
+        throw std::runtime_error(e.what());
+    }
     if (to_stderr) {
         sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_st>());
     }

@@ -14,8 +14,10 @@ std::optional<std::pair<std::uint64_t, std::string_view>> split(std::string_view
         return std::nullopt;
     }
     std::string_view unit(p, static_cast<std::size_t>(text.data() + text.size() - p));
-    while (!unit.empty() && unit.front() == ' ') {
-        unit.remove_prefix(1); // "16 MiB" reads as well as "16MiB"
+    // One space before a unit is tolerated ("16 MiB" reads like "16MiB", as people write it);
+    // anything else with spaces ("16 ", "16  MiB", " 16") is a typo worth reporting.
+    if (unit.size() > 1 && unit.front() == ' ' && unit[1] != ' ') {
+        unit.remove_prefix(1);
     }
     return std::make_pair(n, unit);
 }

@@ -1,9 +1,12 @@
 #include "yaml_reader.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "config.hpp"
 
@@ -19,12 +22,17 @@ YamlReader::YamlReader(std::filesystem::path file)
     if (!in) {
         throw ConfigError(file_.string() + ": cannot read: " + std::strerror(errno));
     }
+    std::error_code ec;
+    if (std::filesystem::is_directory(file_, ec)) { // opens fine, reads as nothing
+        throw ConfigError(file_.string() + ": cannot read: " + std::strerror(EISDIR));
+    }
     std::stringstream text;
     text << in.rdbuf();
     try {
         root_ = YAML::Load(text.str());
     } catch (const YAML::Exception& e) {
-        throw ConfigError(file_.string() + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+        int line = e.mark.is_null() ? 1 : e.mark.line + 1;
+        throw ConfigError(file_.string() + ":" + std::to_string(line) + ": " + e.msg);
     }
     if (!root_.IsMap()) {
         throw ConfigError(file_.string() + ":1: expected a map of settings");
@@ -42,6 +50,7 @@ void YamlReader::check_map(const YAML::Node& node, std::string_view prefix,
     if (!node.IsMap()) {
         fail(node, prefix, "expected a map");
     }
+    std::vector<std::string> seen;
     for (const auto& kv : node) {
         auto name = kv.first.Scalar();
         bool known = false;
@@ -51,6 +60,12 @@ void YamlReader::check_map(const YAML::Node& node, std::string_view prefix,
         if (!known) {
             fail(kv.first, join_key(prefix, name), "unknown key");
         }
+        // yaml-cpp keeps the first of two equal keys silently; an admin who wrote the key
+        // twice meant one of them, so say so rather than guess.
+        if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+            fail(kv.first, join_key(prefix, name), "given twice");
+        }
+        seen.push_back(name);
     }
 }
 
@@ -113,7 +128,8 @@ double YamlReader::get_double(const YAML::Node& n, std::string_view key) const {
         } catch (const std::exception&) {
             used = 0;
         }
-        if (used == n.Scalar().size() && used > 0) {
+        // stod also reads "nan" and "inf", which no setting can mean.
+        if (used == n.Scalar().size() && used > 0 && std::isfinite(v)) {
             return v;
         }
     }

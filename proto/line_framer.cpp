@@ -50,12 +50,26 @@ LineFramer::Result LineFramer::next() {
     }
 }
 
+namespace {
+
+/// Where the bytes that belong to no line start: `start` normally; while an overlong line is
+/// being discarded, just after its '\n' (or the end when that has not arrived yet).
+std::size_t first_kept(const std::string& buf, std::size_t start, bool discarding) {
+    if (!discarding) {
+        return start;
+    }
+    auto nl = buf.find('\n', start);
+    return nl == std::string::npos ? buf.size() : nl + 1;
+}
+
+} // namespace
+
 std::size_t LineFramer::buffered() const {
-    return discarding_ ? 0 : buf_.size() - start_;
+    return buf_.size() - first_kept(buf_, start_, discarding_);
 }
 
 std::string LineFramer::take_buffered() {
-    std::string out = discarding_ ? std::string() : buf_.substr(start_);
+    std::string out = buf_.substr(first_kept(buf_, start_, discarding_));
     buf_.clear();
     start_ = 0;
     scanned_ = 0;

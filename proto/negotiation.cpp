@@ -54,9 +54,15 @@ std::optional<InitLine> parse_init(std::string_view line) {
     if (f.size() != 5 || f[0] != "init" || f[1].empty() || f[1].size() > 9) {
         return std::nullopt;
     }
+    // Digits only: from_chars alone would take "-0" for version 0.
+    for (char ch : f[1]) {
+        if (ch < '0' || ch > '9') {
+            return std::nullopt;
+        }
+    }
     InitLine init;
     auto [p, ec] = std::from_chars(f[1].data(), f[1].data() + f[1].size(), init.version);
-    if (ec != std::errc{} || p != f[1].data() + f[1].size() || init.version < 0) {
+    if (ec != std::errc{} || p != f[1].data() + f[1].size()) {
         return std::nullopt;
     }
     if (!valid_host_id(f[2]) || !valid_host_id(f[3])) {

@@ -1,20 +1,38 @@
 #!/usr/bin/env bash
-# Installs dependencies and builds lonlink into $BUILD_DIR (default: build).
-#   scripts/build.sh [extra meson setup options...]
+# build.sh: install missing dependencies (scripts/deps.sh), configure and build lonlink.
+#   scripts/build.sh [meson setup options...]     e.g. -Dbuildtype=release
+# Build folder: $BUILD_DIR (default: build), relative to the checkout. An existing build
+# folder is reconfigured; one meson cannot reconfigure (stale, from another meson version,
+# half-made) is wiped and set up again. With CI=true, warnings are errors (-Dwerror=true).
 set -euo pipefail
-if [ "${1:-}" = "--help" ]; then
-    echo "usage: scripts/build.sh [meson options]   deps + meson setup + ninja (BUILD_DIR=build)"
-    exit 0
-fi
+
+case "${1:-}" in
+    --help | -h)
+        sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+esac
+
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
+
 build=${BUILD_DIR:-build}
 opts=("$@")
 if [ "${CI:-}" = "true" ]; then
     opts+=(-Dwerror=true)
 fi
-if [ -f "$build/build.ninja" ]; then
-    meson configure "$build" "${opts[@]}" >/dev/null 2>&1 || meson setup --wipe "$build" "${opts[@]}"
+
+if [ -f "$build/meson-private/coredata.dat" ]; then
+    if ! meson setup --reconfigure "$build" "${opts[@]}"; then
+        echo "build.sh: reconfiguring $build failed; wiping it and setting it up again" >&2
+        meson setup --wipe "$build" "${opts[@]}"
+    fi
+elif [ -e "$build" ]; then
+    # A folder without meson's state: a plain setup would refuse it if it holds anything.
+    if ! meson setup "$build" "${opts[@]}"; then
+        echo "build.sh: setting up $build failed; trying again with --wipe" >&2
+        meson setup --wipe "$build" "${opts[@]}"
+    fi
 else
     meson setup "$build" "${opts[@]}"
 fi

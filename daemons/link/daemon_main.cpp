@@ -1,6 +1,7 @@
 #include "daemon_main.hpp"
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -8,6 +9,7 @@
 #include "log.hpp"
 #include "net.hpp"
 #include "proctitle.hpp"
+#include "tls_credentials.hpp"
 
 namespace lon::link {
 
@@ -56,6 +58,19 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
         }
         init_logging(program.name, cfg.paths.log_dir / (std::string(program.name) + ".log"),
                      args->foreground);
+        // Certificates present but unusable (key mode, key not matching, wrong host) stop the
+        // start: silently running insecure instead would be a downgrade nobody asked for.
+        auto tls = load_tls_credentials(cfg);
+        if (!tls.error.empty()) {
+            throw std::runtime_error(tls.error);
+        }
+        if (tls.credentials) {
+            spdlog::info("certificate for {} valid for {} more day(s)", tls.credentials->subject,
+                         tls.credentials->days_left(std::time(nullptr)));
+        } else {
+            spdlog::info("no usable certificate ({}): links will be insecure where allowed",
+                         tls.absent_reason);
+        }
         return program.run_parent(cfg, *args);
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,10 +28,10 @@ public:
 
     LineSession(Socket socket, std::size_t max_line)
         : socket_(std::move(socket)), framer_(max_line) {}
-    /// Constructs a fresh (unopened) socket in place, e.g. from an io_context.
-    template <class Context>
-    LineSession(std::in_place_t, Context& context, std::size_t max_line)
-        : socket_(context), framer_(max_line) {}
+    /// Constructs the socket in place from `args` (an io_context, or a socket to wrap).
+    template <class... Args>
+    LineSession(std::in_place_t, std::size_t max_line, Args&&... args)
+        : socket_(std::forward<Args>(args)...), framer_(max_line) {}
 
     [[nodiscard]] bool closed() const { return closed_; }
     [[nodiscard]] Socket& socket() { return socket_; }
@@ -65,6 +66,31 @@ public:
         std::error_code ignored;
         socket_.close(ignored);
         static_cast<Derived&>(*this).on_closed(why);
+    }
+
+    /// Stops delivering lines and reading (e.g. before a TLS handshake on the same socket).
+    void pause_reading() { stop_reading_ = true; }
+    /// Delivers buffered lines again and resumes reading.
+    void resume_reading() {
+        if (closed_ || close_after_write_) {
+            return;
+        }
+        stop_reading_ = false;
+        drain();
+        do_read();
+    }
+    /// Runs `then` once everything queued so far has been written (not at all if the
+    /// connection closes first).
+    void after_flush(std::function<void()> then) {
+        if (!writing_ && out_.empty()) {
+            asio::post(socket_.get_executor(), [self = this->shared_from_this(), then] {
+                if (!self->closed()) {
+                    then();
+                }
+            });
+        } else {
+            after_flush_ = std::move(then);
+        }
     }
 
     /// Closes once everything queued has been written; stops reading now.
@@ -149,6 +175,10 @@ private:
             } else if (s.close_after_write_) {
                 s.close();
                 return;
+            } else if (s.after_flush_) {
+                auto then = std::move(s.after_flush_);
+                s.after_flush_ = nullptr;
+                then();
             }
             s.do_read();
         });
@@ -164,6 +194,7 @@ private:
     bool closed_ = false;
     bool stop_reading_ = false;
     bool close_after_write_ = false;
+    std::function<void()> after_flush_;
 };
 
 } // namespace lon::link

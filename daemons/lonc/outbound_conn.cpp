@@ -6,11 +6,12 @@
 #include "net.hpp"
 #include "peer_child.hpp"
 #include "replies.hpp"
+#include "tls_credentials.hpp"
 
 namespace lon::lonc {
 
 OutboundConn::OutboundConn(PeerChild& owner, asio::io_context& io)
-    : LineSession(std::in_place, io, owner.config().limits.max_message_bytes),
+    : LineSession(std::in_place, owner.config().limits.max_message_bytes, io),
       owner_(owner), timer_(io) {}
 
 void OutboundConn::connect(const asio::ip::address& local, const asio::ip::tcp::endpoint& remote,
@@ -18,7 +19,7 @@ void OutboundConn::connect(const asio::ip::address& local, const asio::ip::tcp::
     offer_ = offer;
     peer_label_ = remote.address().to_string();
     std::error_code ec;
-    auto& s = socket();
+    auto& s = socket().tcp();
     s.open(remote.protocol(), ec);
     if (!ec) {
         // Bind to our own host's address, so the peer's lond sees who we claim to be and a
@@ -92,9 +93,49 @@ void OutboundConn::on_answer(const std::string& line) {
         fail("peer chose " + std::string(proto::to_string(answer->mode)) + ", not acceptable");
         return;
     }
+    if (answer->mode == proto::Mode::insecure) {
+        linked(proto::Mode::insecure);
+        return;
+    }
+    if (framer().buffered() > 0) {
+        fail("plaintext bytes after ok:ssl (injection?)");
+        return;
+    }
+    const link::TlsCredentials* tls = owner_.tls();
+    if (tls == nullptr) {
+        fail("peer chose ssl but our certificate is gone");
+        return;
+    }
+    pause_reading();
+    socket().begin_tls(tls->client);
+    socket().async_handshake(asio::ssl::stream_base::client,
+                             [self = shared_from_this()](std::error_code ec) {
+                                 self->on_handshake(ec);
+                             });
+}
+
+void OutboundConn::on_handshake(const std::error_code& ec) {
+    if (closed()) {
+        return;
+    }
+    if (ec) {
+        fail("TLS handshake: " + link::describe_tls_failure(socket().ssl(), ec));
+        return;
+    }
+    std::string problem = link::check_peer_identity(socket().ssl(), offer_.server_id,
+                                                    &peer_subject_, &peer_not_after_);
+    if (!problem.empty()) {
+        fail("TLS: " + problem);
+        return;
+    }
+    linked(proto::Mode::ssl);
+    resume_reading();
+}
+
+void OutboundConn::linked(proto::Mode mode) {
     timer_.cancel();
     linked_ = true;
-    mode_ = answer->mode;
+    mode_ = mode;
     owner_.on_linked(*this);
 }
 
@@ -124,7 +165,7 @@ void OutboundConn::on_closed(const std::error_code& ec) {
     timer_.cancel();
     if (failure_.empty()) {
         failure_ = ec ? ec.message() : std::string("closed");
-        if (ec == asio::error::eof) {
+        if (link::is_end_of_stream(ec)) {
             failure_ = "closed by the peer";
         }
     }

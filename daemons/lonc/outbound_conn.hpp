@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <string>
 
@@ -9,14 +10,16 @@
 #include "line_session.hpp"
 #include "negotiation.hpp"
 #include "pending_request.hpp"
+#include "transport.hpp"
 
 namespace lon::lonc {
 
 class PeerChild;
 
 /// One TCP link from this host to the peer's lond: connect (from our own host address),
-/// negotiate, then carry tagged requests, many in flight at once.
-class OutboundConn final : public link::LineSession<OutboundConn, asio::ip::tcp::socket> {
+/// negotiate (TLS handshake as client after "ok:ssl", checking the server's certificate names
+/// the peer), then carry tagged requests, many in flight at once.
+class OutboundConn final : public link::LineSession<OutboundConn, link::Transport> {
 public:
     using time_point = std::chrono::steady_clock::time_point;
 
@@ -31,6 +34,15 @@ public:
     [[nodiscard]] proto::Mode mode() const { return mode_; }
     [[nodiscard]] std::size_t in_flight() const { return in_flight_.size(); }
     [[nodiscard]] time_point last_traffic() const { return last_traffic_; }
+    /// The peer certificate's CN and expiry (ssl links only).
+    [[nodiscard]] const std::string& peer_subject() const { return peer_subject_; }
+    [[nodiscard]] std::time_t peer_not_after() const { return peer_not_after_; }
+    /// The credentials generation this link was made with (see PeerChild).
+    [[nodiscard]] std::uint64_t generation() const { return generation_; }
+    void set_generation(std::uint64_t g) { generation_ = g; }
+    /// A retired link takes no new requests and closes once its last reply is in.
+    [[nodiscard]] bool retired() const { return retired_; }
+    void retire() { retired_ = true; }
 
     /// Sends `request` under a fresh tag; it is now delivered at most once.
     void send_request(const RequestPtr& request);
@@ -49,6 +61,8 @@ public:
 private:
     void fail(std::string why);
     void on_answer(const std::string& line);
+    void on_handshake(const std::error_code& ec);
+    void linked(proto::Mode mode);
 
     PeerChild& owner_;
     asio::steady_timer timer_;
@@ -60,6 +74,10 @@ private:
     std::map<std::uint64_t, RequestPtr> in_flight_;
     time_point last_traffic_{};
     std::string failure_;
+    std::string peer_subject_;
+    std::time_t peer_not_after_ = 0;
+    std::uint64_t generation_ = 0;
+    bool retired_ = false;
 };
 
 } // namespace lon::lonc

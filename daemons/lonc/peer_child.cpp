@@ -15,6 +15,7 @@
 #include "net.hpp"
 #include "outbound_conn.hpp"
 #include "pid_file.hpp"
+#include "pin_store.hpp"
 #include "proctitle.hpp"
 #include "replies.hpp"
 #include "titles.hpp"
@@ -48,7 +49,80 @@ PeerChild::PeerChild(asio::io_context& io, Config config, std::string peer, Uniq
 
 PeerChild::~PeerChild() = default;
 
+void PeerChild::load_tls() {
+    auto loaded = link::load_tls_credentials(config_);
+    if (!loaded.error.empty()) {
+        spdlog::error("TLS credentials unusable, keeping the previous ones: {}", loaded.error);
+        return;
+    }
+    std::string before = tls_ ? tls_->fingerprint : std::string();
+    std::string after = loaded.credentials ? loaded.credentials->fingerprint : std::string();
+    if (!loaded.credentials) {
+        spdlog::info("no usable certificate ({}): insecure links only, where allowed",
+                     loaded.absent_reason);
+    }
+    tls_ = std::move(loaded.credentials);
+    if (before != after) {
+        ++tls_generation_;
+        retire_links(false, "credentials changed");
+    } else if (tls_) {
+        // The peer may have gained a certificate since: plaintext links get a new chance to
+        // become ssl (an admin reloads after installing certificates everywhere).
+        retire_links(true, "retrying ssl");
+    }
+}
+
+void PeerChild::retire_links(bool insecure_only, const std::string& why) {
+    for (const auto& c : conns_) {
+        if (!c->retired() && (!insecure_only || c->mode() == proto::Mode::insecure)) {
+            spdlog::info("replacing a link to {}: {}", peer_, why);
+            c->retire();
+        }
+    }
+    // Idle ones go now; busy ones once their last reply is in (see on_reply / tick).
+    auto conns = conns_;
+    for (const auto& c : conns) {
+        if (c->retired() && c->in_flight() == 0) {
+            c->close();
+        }
+    }
+}
+
+/// Daily warning before our certificate expires; a peer certificate or our own that has
+/// expired while linked does not stay in use.
+void PeerChild::check_certificates(clock::time_point now) {
+    std::time_t wall = std::time(nullptr);
+    if (tls_ && tls_->days_left(wall) < 0) {
+        spdlog::warn("our certificate has expired; reloading credentials");
+        load_tls();
+    }
+    bool warn_now = now >= next_expiry_warning_;
+    if (tls_ && warn_now && tls_->days_left(wall) <= config_.tls.expiry_warning_days) {
+        spdlog::warn("our certificate expires in {} day(s)", tls_->days_left(wall));
+    }
+    auto conns = conns_;
+    for (const auto& c : conns) {
+        if (!c->linked() || c->mode() != proto::Mode::ssl) {
+            continue;
+        }
+        double left = std::difftime(c->peer_not_after(), wall);
+        if (left <= 0 && !c->retired()) {
+            spdlog::warn("{}'s certificate has expired; dropping that link", peer_);
+            c->retire();
+            if (c->in_flight() == 0) {
+                c->close();
+            }
+        } else if (warn_now && left < config_.tls.expiry_warning_days * 86400.0) {
+            spdlog::warn("{}'s certificate expires in {} day(s)", peer_, static_cast<long>(left / 86400));
+        }
+    }
+    if (warn_now) {
+        next_expiry_warning_ = now + std::chrono::hours(24);
+    }
+}
+
 void PeerChild::start() {
+    load_tls();
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
         signals_.add(sig);
     }
@@ -61,10 +135,9 @@ void PeerChild::start() {
 
 proto::Policy PeerChild::policy() const {
     proto::Policy p;
-    p.have_cert = false; // TLS arrives with the certificate work (issue 3)
+    p.have_cert = tls_.has_value();
     p.allow_insecure = config_.lonc.allow_insecure;
-    std::error_code ec;
-    p.peer_pinned = std::filesystem::exists(config_.paths.state_dir / "pinned" / peer_, ec);
+    p.peer_pinned = link::is_pinned(config_.paths.state_dir, peer_);
     return p;
 }
 
@@ -131,7 +204,8 @@ void PeerChild::pump() {
     while (!queue_.empty()) {
         OutboundConn* best = nullptr;
         for (const auto& c : conns_) {
-            if (c->linked() && !c->closed() && (best == nullptr || c->in_flight() < best->in_flight())) {
+            if (c->linked() && !c->closed() && !c->retired() &&
+                (best == nullptr || c->in_flight() < best->in_flight())) {
                 best = c.get();
             }
         }
@@ -156,6 +230,9 @@ void PeerChild::maybe_connect() {
     int linked = 0;
     bool busy = true;
     for (const auto& c : conns_) {
+        if (c->retired()) {
+            continue;
+        }
         if (!c->linked()) {
             return; // one attempt at a time
         }
@@ -193,6 +270,7 @@ void PeerChild::open_connection() {
         }
     }
     auto conn = std::make_shared<OutboundConn>(*this, io_);
+    conn->set_generation(tls_generation_);
     conns_.push_back(conn);
     spdlog::debug("connecting to {} at {}:{}", peer_, remote_ip.to_string(), peer_host_->port);
     conn->connect(local, asio::ip::tcp::endpoint(remote_ip, peer_host_->port), *offer,
@@ -201,12 +279,25 @@ void PeerChild::open_connection() {
 
 void PeerChild::on_linked(OutboundConn& conn) {
     health_.on_linked(clock::now());
+    if (conn.retired()) {
+        conn.close(); // made with credentials replaced meanwhile; its successor follows
+        return;
+    }
+    if (conn.mode() == proto::Mode::ssl &&
+        !link::pin(config_.paths.state_dir, peer_, conn.peer_subject())) {
+        spdlog::error("cannot record the ssl pin for {} under {}", peer_,
+                      config_.paths.state_dir.string());
+    }
     spdlog::info("link to {} up ({}), {} connection(s)", peer_, proto::to_string(conn.mode()),
                  linked_count());
     pump();
 }
 
-void PeerChild::on_reply(OutboundConn&) {
+void PeerChild::on_reply(OutboundConn& conn) {
+    if (conn.retired() && conn.in_flight() == 0) {
+        conn.close(); // its replacement takes the traffic
+        return;
+    }
     if (!queue_.empty()) {
         pump();
     }
@@ -224,7 +315,12 @@ void PeerChild::on_conn_closed(OutboundConn& conn) {
     if (stopping_) {
         return;
     }
-    if (conn.linked()) {
+    if (conn.retired()) {
+        spdlog::debug("retired link to {} closed", peer_);
+        if (linked_count() == 0) {
+            health_.on_all_links_lost(now);
+        }
+    } else if (conn.linked()) {
         spdlog::info("link to {} lost: {}", peer_, conn.failure());
         if (linked_count() == 0) {
             health_.on_all_links_lost(now);
@@ -271,7 +367,14 @@ void PeerChild::arm_tick() {
 void PeerChild::tick() {
     auto now = clock::now();
     health_.tick(now);
+    check_certificates(now);
     expire_requests(now);
+    auto conns = conns_;
+    for (const auto& c : conns) {
+        if (c->retired() && c->linked() && c->in_flight() == 0) {
+            c->close();
+        }
+    }
     send_keepalives(now);
     if (idle(now) && locals_.empty()) {
         spdlog::info("idle for {} ms; exiting", config_.lonc.idle_timeout.count());
@@ -323,13 +426,18 @@ bool PeerChild::idle(clock::time_point now) const {
 
 std::string PeerChild::status_json() const {
     auto now = clock::now();
+    std::time_t wall = std::time(nullptr);
     int linked = linked_count();
     bool insecure = false;
     std::size_t in_flight = 0;
+    const OutboundConn* ssl_link = nullptr;
     for (const auto& c : conns_) {
         if (c->linked()) {
             insecure = insecure || c->mode() == proto::Mode::insecure;
             in_flight += c->in_flight();
+            if (c->mode() == proto::Mode::ssl && ssl_link == nullptr) {
+                ssl_link = c.get();
+            }
         }
     }
     using State = proto::PeerHealth::State;
@@ -341,6 +449,12 @@ std::string PeerChild::status_json() const {
                       .count();
         next_probe = std::to_string(std::max<long long>(0, (ms + 999) / 1000));
     }
+    std::string peer_subject = "null";
+    std::string peer_days = "null";
+    if (ssl_link != nullptr) {
+        peer_subject = json_string(ssl_link->peer_subject());
+        peer_days = std::to_string(static_cast<long>(std::difftime(ssl_link->peer_not_after(), wall) / 86400));
+    }
     return "{\"role\":\"lonc\",\"peer\":" + json_string(peer_) +
            ",\"pid\":" + std::to_string(::getpid()) + ",\"state\":\"" + state_name +
            "\",\"connections\":" + std::to_string(linked) +
@@ -348,7 +462,10 @@ std::string PeerChild::status_json() const {
            ",\"mode\":" + (linked > 0 ? json_string(insecure ? "insecure" : "ssl") : "null") +
            ",\"queued\":" + std::to_string(queue_.size()) +
            ",\"in_flight\":" + std::to_string(in_flight) + ",\"next_probe_s\":" + next_probe +
-           ",\"updated\":" + std::to_string(std::time(nullptr)) + "}";
+           ",\"pinned\":" + (link::is_pinned(config_.paths.state_dir, peer_) ? "true" : "false") +
+           ",\"own_cert_days_left\":" + (tls_ ? std::to_string(tls_->days_left(wall)) : "null") +
+           ",\"peer_subject\":" + peer_subject + ",\"peer_cert_days_left\":" + peer_days +
+           ",\"updated\":" + std::to_string(wall) + "}";
 }
 
 void PeerChild::publish() {
@@ -413,6 +530,8 @@ void PeerChild::handle_signals() {
             } catch (const std::exception& e) {
                 spdlog::error("reload failed, keeping the old configuration: {}", e.what());
             }
+            load_tls();
+            maybe_connect();
             break;
         default:
             break;

@@ -24,6 +24,7 @@
 #include "negotiation.hpp"
 #include "peer_health.hpp"
 #include "pending_request.hpp"
+#include "tls_credentials.hpp"
 #include "unique_fd.hpp"
 
 namespace lon::lonc {
@@ -47,6 +48,8 @@ public:
     [[nodiscard]] const Config& config() const { return config_; }
     /// This side's negotiation policy towards the peer.
     [[nodiscard]] proto::Policy policy() const;
+    /// Our usable TLS credentials, or nullptr (no certificate, or it expired).
+    [[nodiscard]] const link::TlsCredentials* tls() const { return tls_ ? &*tls_ : nullptr; }
 
     // From local clients.
     void on_local_opened(LocalSession& session);
@@ -77,6 +80,11 @@ private:
     [[nodiscard]] std::string status_json() const;
     void publish();
     void stop(int code);
+    /// (Re)loads our certificate; on error keeps what we had. When the credentials changed,
+    /// existing links are retired (replaced without failing a request).
+    void load_tls();
+    void retire_links(bool insecure_only, const std::string& why);
+    void check_certificates(clock::time_point now);
 
     asio::io_context& io_;
     Config config_;
@@ -87,6 +95,9 @@ private:
     asio::steady_timer tick_timer_;
     proto::PeerHealth health_;
     std::mt19937 rng_;
+    std::optional<link::TlsCredentials> tls_;
+    std::uint64_t tls_generation_ = 0;
+    clock::time_point next_expiry_warning_{};
     std::vector<std::shared_ptr<OutboundConn>> conns_;
     std::deque<RequestPtr> queue_;
     std::set<LocalSession*> locals_;

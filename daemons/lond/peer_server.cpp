@@ -32,6 +32,7 @@ PeerServer::PeerServer(asio::io_context& io, Config config, std::string peer, Un
       signals_(io) {}
 
 void PeerServer::start() {
+    load_tls();
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
         signals_.add(sig);
     }
@@ -40,9 +41,16 @@ void PeerServer::start() {
     do_receive();
 }
 
-bool PeerServer::pinned() const {
-    std::error_code ec;
-    return std::filesystem::exists(config_.paths.state_dir / "pinned" / peer_, ec);
+void PeerServer::load_tls() {
+    auto loaded = link::load_tls_credentials(config_);
+    if (!loaded.error.empty()) {
+        spdlog::error("TLS credentials unusable, keeping the previous ones: {}", loaded.error);
+        return;
+    }
+    if (!loaded.credentials) {
+        spdlog::info("no usable certificate ({}): ssl links are not possible", loaded.absent_reason);
+    }
+    tls_ = std::move(loaded.credentials);
 }
 
 void PeerServer::do_receive() {
@@ -143,6 +151,7 @@ void PeerServer::handle_signals() {
             try {
                 config_ = load_config(config_.file);
                 spdlog::info("reloaded {}", config_.file.string());
+                load_tls();
             } catch (const std::exception& e) {
                 spdlog::error("reload failed, keeping the old configuration: {}", e.what());
             }

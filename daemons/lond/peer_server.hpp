@@ -11,6 +11,7 @@
 #include <asio.hpp>
 
 #include "config.hpp"
+#include "tls_credentials.hpp"
 #include "unique_fd.hpp"
 
 namespace lon::lond {
@@ -28,8 +29,10 @@ public:
     [[nodiscard]] asio::io_context& io() { return io_; }
     [[nodiscard]] const Config& config() const { return config_; }
     [[nodiscard]] const std::string& peer() const { return peer_; }
-    /// Whether this peer has negotiated ssl before (then insecure is a downgrade).
-    [[nodiscard]] bool pinned() const;
+    /// Our usable TLS credentials, or nullptr (no certificate, or it expired).
+    [[nodiscard]] const link::TlsCredentials* tls() const {
+        return tls_ ? &*tls_ : nullptr;
+    }
 
     void on_session_linked(Session& session);
     void on_session_closed(Session& session);
@@ -41,12 +44,15 @@ private:
     void shutdown();
     void publish();
     void revive_local_lonc();
+    /// (Re)loads our certificate; on error keeps what we had.
+    void load_tls();
 
     asio::io_context& io_;
     Config config_;
     std::string peer_;
     asio::posix::stream_descriptor channel_;
     asio::signal_set signals_;
+    std::optional<link::TlsCredentials> tls_;
     std::set<Session*> linked_;
     std::string last_title_;
     bool stopping_ = false;

@@ -6,14 +6,25 @@
 #include "message.hpp"
 #include "net.hpp"
 #include "peer_server.hpp"
+#include "pin_store.hpp"
+#include "tls_credentials.hpp"
 
 namespace lon::lond {
 
 Session::Session(PeerServer& server, asio::ip::tcp::socket socket, std::string ip)
-    : LineSession(std::move(socket), server.config().limits.max_message_bytes), server_(server),
-      ip_(std::move(ip)) {}
+    : LineSession(std::in_place, server.config().limits.max_message_bytes, std::move(socket)),
+      server_(server), ip_(std::move(ip)), timer_(server.io()) {}
 
 void Session::begin(const std::string& initial_bytes) {
+    // The whole negotiation, TLS handshake included, must finish within handshake_timeout.
+    timer_.expires_after(server_.config().limits.handshake_timeout);
+    timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+        if (!ec && !self->negotiated_ && !self->closed()) {
+            spdlog::warn("closing connection from {} ({}): negotiation timed out",
+                         self->server_.peer(), self->ip_);
+            self->close(asio::error::timed_out);
+        }
+    });
     feed(initial_bytes);
     start();
 }
@@ -35,20 +46,66 @@ void Session::negotiate(const std::string& line) {
         return;
     }
     proto::Policy policy;
-    policy.have_cert = false; // TLS arrives with the certificate work (issue 3)
+    policy.have_cert = server_.tls() != nullptr;
     policy.allow_insecure = server_.config().lond.allow_insecure;
-    policy.peer_pinned = server_.pinned();
+    policy.peer_pinned = link::is_pinned(server_.config().paths.state_dir, server_.peer());
     proto::Answer answer = proto::server_decide(*init, policy);
-    // Requests the client pipelined behind its init line stay in the framer and are served
-    // next: harmless in plaintext. (Before TLS they must be refused as injection.)
+    if (answer.ok && answer.mode == proto::Mode::ssl && framer().buffered() > 0) {
+        // Plaintext sent after the init line would be taken as coming from inside TLS by a
+        // careless implementation (CVE-2011-0411): refuse the connection instead.
+        answer = proto::refuse(proto::Refusal::extra_data);
+    }
     send(proto::format_answer(answer) + "\n");
     if (!answer.ok) {
         spdlog::warn("refused {} ({}): {}", server_.peer(), ip_, answer.reason);
         close_after_flush();
         return;
     }
+    if (answer.mode == proto::Mode::ssl) {
+        pause_reading();
+        after_flush([self = shared_from_this()] { self->start_tls(); });
+        return;
+    }
+    linked(proto::Mode::insecure);
+}
+
+void Session::start_tls() {
+    socket().begin_tls(server_.tls()->server);
+    socket().async_handshake(asio::ssl::stream_base::server,
+                             [self = shared_from_this()](std::error_code ec) {
+                                 self->on_handshake(ec);
+                             });
+}
+
+void Session::on_handshake(const std::error_code& ec) {
+    if (closed()) {
+        return;
+    }
+    if (ec) {
+        spdlog::warn("TLS handshake with {} ({}) failed: {}", server_.peer(), ip_,
+                     link::describe_tls_failure(socket().ssl(), ec));
+        close(ec);
+        return;
+    }
+    std::string subject;
+    std::string problem = link::check_peer_identity(socket().ssl(), server_.peer(), &subject);
+    if (!problem.empty()) {
+        spdlog::warn("refused {} ({}) after TLS handshake: {}", server_.peer(), ip_, problem);
+        close();
+        return;
+    }
+    if (!link::pin(server_.config().paths.state_dir, server_.peer(), subject)) {
+        spdlog::error("cannot record the ssl pin for {} under {}", server_.peer(),
+                      server_.config().paths.state_dir.string());
+    }
+    linked(proto::Mode::ssl);
+    resume_reading();
+}
+
+void Session::linked(proto::Mode mode) {
+    timer_.cancel();
     negotiated_ = true;
-    mode_ = answer.mode;
+    mode_ = mode;
     spdlog::info("link from {} ({}) up, {}", server_.peer(), ip_, proto::to_string(mode_));
     server_.on_session_linked(*this);
 }
@@ -74,7 +131,8 @@ void Session::on_too_long() {
 }
 
 void Session::on_closed(const std::error_code& ec) {
-    if (ec && !link::is_shutdown(ec) && ec != asio::error::eof) {
+    timer_.cancel();
+    if (ec && !link::is_shutdown(ec) && !link::is_end_of_stream(ec)) {
         spdlog::info("link from {} ({}) lost: {}", server_.peer(), ip_, ec.message());
     } else {
         spdlog::debug("link from {} ({}) closed", server_.peer(), ip_);

@@ -7,14 +7,17 @@
 
 #include "line_session.hpp"
 #include "negotiation.hpp"
+#include "transport.hpp"
 
 namespace lon::lond {
 
 class PeerServer;
 
 /// One connection from the peer, inside the lond child: finishes the negotiation the parent
-/// began (answers the init line), then serves tagged requests. Replies may go out of order.
-class Session final : public link::LineSession<Session, asio::ip::tcp::socket> {
+/// began (answers the init line, runs the TLS handshake as server after "ok:ssl" and checks
+/// the client's certificate names the peer), then serves tagged requests. Replies may go
+/// out of order.
+class Session final : public link::LineSession<Session, link::Transport> {
 public:
     Session(PeerServer& server, asio::ip::tcp::socket socket, std::string ip);
 
@@ -29,10 +32,14 @@ public:
 
 private:
     void negotiate(const std::string& line);
+    void start_tls();
+    void on_handshake(const std::error_code& ec);
+    void linked(proto::Mode mode);
     void serve(const std::string& line);
 
     PeerServer& server_;
     std::string ip_;
+    asio::steady_timer timer_;
     bool negotiated_ = false;
     proto::Mode mode_ = proto::Mode::insecure;
 };

@@ -418,6 +418,42 @@ pid_t Cluster::lond_child(int at, int from) const {
     return -1;
 }
 
+std::filesystem::path Cluster::ca_dir(const std::string& ca) const { return tmp_.path() / ca; }
+
+void Cluster::issue_certificate(int i, const std::string& ca) {
+    auto scripts = scripts_dir();
+    auto check = [](const RunResult& r, const std::string& what) {
+        if (r.code != 0) {
+            throw std::runtime_error(what + " failed (" + std::to_string(r.code) + "): " + r.output);
+        }
+    };
+    if (!std::filesystem::exists(ca_dir(ca) / "ca.pem")) {
+        check(run({"/bin/bash", (scripts / "make-cluster-ca").string(), "--ca-dir",
+                   ca_dir(ca).string(), "--name", "lonlink test " + ca}),
+              "make-cluster-ca");
+    }
+    check(run({"/bin/bash", (scripts / "request_ssl_key.sh").string(), "--config",
+               config(i).string()}),
+          "request_ssl_key.sh");
+    auto out = tmp_.path() / ("responses-" + ca);
+    std::filesystem::create_directories(out);
+    check(run({"/bin/bash", (scripts / "sign-response").string(), "--ca-dir", ca_dir(ca).string(),
+               "--hosts", (tmp_.path() / "hosts.yaml").string(), "--out-dir", out.string(),
+               (dir(i) / "certs" / "lonhost.csr").string()}),
+          "sign-response");
+    check(run({"/bin/bash", (out / (id(i) + ".response.sh")).string(), "--config",
+               config(i).string()}),
+          "response script");
+}
+
+void Cluster::reload(int i) {
+    for (pid_t p : {lond_pid(i), lonc_pid(i)}) {
+        if (p > 0 && alive(p)) {
+            ::kill(p, SIGHUP);
+        }
+    }
+}
+
 std::string Cluster::request(int from, int to, const std::string& line,
                              std::chrono::milliseconds timeout) const {
     UnixClient c(socket(from, to));

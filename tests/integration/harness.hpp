@@ -152,6 +152,17 @@ public:
     /// The lond child of host `at` serving peer `from` (-1 if none).
     [[nodiscard]] pid_t lond_child(int at, int from) const;
 
+    /// The cluster CA (made once with scripts/make-cluster-ca) and a host certificate for
+    /// host `i` made the admin's way: request_ssl_key.sh on the host, sign-response on the CA,
+    /// then the response script run on the host (which reloads its running daemons).
+    /// `ca` names a CA folder under the cluster's temp dir (another name: another CA).
+    /// Throws with the scripts' output when a step fails.
+    void issue_certificate(int i, const std::string& ca = "ca");
+    [[nodiscard]] std::filesystem::path ca_dir(const std::string& ca = "ca") const;
+    [[nodiscard]] std::filesystem::path root() const { return tmp_.path(); }
+    /// HUP both daemons of host i (loncontrol reload).
+    void reload(int i);
+
     /// One request on a fresh local connection; the reply line (or "<timeout>").
     std::string request(int from, int to, const std::string& line,
                         std::chrono::milliseconds timeout = 10s) const;

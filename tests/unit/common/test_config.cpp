@@ -159,3 +159,193 @@ TEST_CASE("Hosts table: address matching", "[common]") {
     CHECK_FALSE(lon::valid_host_id(""));
     CHECK_FALSE(lon::valid_host_id(std::string(65, 'a')));
 }
+
+TEST_CASE("Config: every default when only the required keys are given", "[common]") {
+    TempDir dir;
+    dir.write("hosts.yaml", hosts_yaml);
+    auto c = lon::load_config(dir.write("lonlink.yaml", "host_id: msul1\nhosts_file: hosts.yaml\n"));
+    CHECK(c.listen_port == 5663);
+    CHECK(c.paths.cert_dir == dir.path() / "certs");
+    CHECK(c.paths.socket_dir == dir.path() / "sockets");
+    CHECK(c.paths.run_dir == dir.path() / "run");
+    CHECK(c.paths.log_dir == dir.path() / "log");
+    CHECK(c.paths.spool_dir == dir.path() / "spool");
+    CHECK(c.paths.state_dir == dir.path() / "state");
+    CHECK(c.tls.expiry_warning_days == 14);
+    CHECK_FALSE(c.tls.key_passphrase_file);
+    CHECK(c.lonc.allow_insecure);
+    CHECK(c.lonc.stable_after == 30s);
+    CHECK(c.lonc.backoff_initial == 1s);
+    CHECK(c.lonc.backoff_max == 300s);
+    CHECK(c.lonc.idle_timeout == 300s);
+    CHECK(c.lonc.keepalive == 30s);
+    CHECK(c.lond.insecure_commands ==
+          std::vector<std::string>{"ping", "pong", "echo", "time", "load", "version"});
+    CHECK(c.limits.max_message_bytes == 16u * 1024 * 1024);
+    CHECK(c.limits.handshake_timeout == 10s);
+    CHECK(c.self().id == "msul1");
+    CHECK(c.self().resolved == std::vector<std::string>{"127.0.0.11"});
+}
+
+TEST_CASE("Config: the file is found through a relative path and made absolute", "[common]") {
+    TempDir dir;
+    dir.write("conf/hosts.yaml", hosts_yaml);
+    dir.write("conf/lonlink.yaml", "host_id: msul1\nhosts_file: ./hosts.yaml\n"
+                                   "paths: { cert_dir: ../pki/./certs }\n");
+    auto old = std::filesystem::current_path();
+    std::filesystem::current_path(dir.path());
+    lon::Config c;
+    try {
+        c = lon::load_config("conf/../conf/lonlink.yaml");
+    } catch (...) {
+        std::filesystem::current_path(old);
+        throw;
+    }
+    std::filesystem::current_path(old);
+    CHECK(c.file == dir.path() / "conf" / "lonlink.yaml");
+    CHECK(c.file.is_absolute());
+    CHECK(c.hosts_file == dir.path() / "conf" / "hosts.yaml");
+    CHECK(c.paths.cert_dir == dir.path() / "pki" / "certs");
+}
+
+TEST_CASE("Config: set values override the defaults", "[common]") {
+    TempDir dir;
+    dir.write("hosts.yaml", hosts_yaml);
+    auto c = lon::load_config(dir.write("lonlink.yaml", R"(host_id: msul2
+hosts_file: hosts.yaml
+listen:
+  address: 127.0.0.12
+  port: 15663
+lonc:
+  allow_insecure: false
+  max_connections: 64
+  retries: 1
+  stable_after: 250ms
+  backoff_initial: 2s
+  backoff_max: 1h
+lond:
+  allow_insecure: false
+  insecure_commands: [ping]
+  load_limit: 4
+limits:
+  max_message_bytes: 1KiB
+  handshake_timeout: 1m
+tls:
+  expiry_warning_days: 30
+)"));
+    CHECK(c.listen_address == "127.0.0.12");
+    CHECK(c.listen_port == 15663);
+    CHECK_FALSE(c.lonc.allow_insecure);
+    CHECK(c.lonc.max_connections == 64);
+    CHECK(c.lonc.retries == 1);
+    CHECK(c.lonc.stable_after == 250ms);
+    CHECK(c.lonc.backoff_initial == 2s);
+    CHECK(c.lonc.backoff_max == 1h);
+    CHECK_FALSE(c.lond.allow_insecure);
+    CHECK(c.lond.insecure_commands == std::vector<std::string>{"ping"});
+    CHECK(c.lond.load_limit == Approx(4.0));
+    CHECK(c.limits.max_message_bytes == 1024);
+    CHECK(c.limits.handshake_timeout == 60s);
+    CHECK(c.tls.expiry_warning_days == 30);
+    CHECK(c.self().address == "127.0.0.12");
+}
+
+TEST_CASE("Config: an empty section means its defaults", "[common]") {
+    TempDir dir;
+    dir.write("hosts.yaml", hosts_yaml);
+    auto c = lon::load_config(
+        dir.write("lonlink.yaml", "host_id: msul1\nhosts_file: hosts.yaml\nlonc:\n#  retries: 2\n"));
+    CHECK(c.lonc.retries == 5);
+}
+
+TEST_CASE("Config: values out of range name their key and line", "[common]") {
+    const std::string head = "host_id: msul1\nhosts_file: hosts.yaml\n";
+    const std::pair<std::string, std::string> cases[] = {
+        {"lonc: { max_connections: 0 }",
+         "DIR/lonlink.yaml:3: lonc.max_connections: must be between 1 and 64, got 0"},
+        {"lonc: { max_connections: 65 }",
+         "DIR/lonlink.yaml:3: lonc.max_connections: must be between 1 and 64, got 65"},
+        {"lonc: { retries: 0 }", "DIR/lonlink.yaml:3: lonc.retries: must be between 1 and 1000, got 0"},
+        {"lonc: { retries: 1001 }",
+         "DIR/lonlink.yaml:3: lonc.retries: must be between 1 and 1000, got 1001"},
+        {"lonc: { retries: 2.5 }", "DIR/lonlink.yaml:3: lonc.retries: expected an integer, got \"2.5\""},
+        {"lonc: { keepalive: 0s }", "DIR/lonlink.yaml:3: lonc.keepalive: must be more than zero"},
+        {"lonc: { idle_timeout: 0 }", "DIR/lonlink.yaml:3: lonc.idle_timeout: must be more than zero"},
+        {"lonc: { backoff_initial: 10s, backoff_max: 5s }",
+         "DIR/lonlink.yaml:3: lonc.backoff_max: must not be less than lonc.backoff_initial"},
+        {"listen: { port: 0 }", "DIR/lonlink.yaml:3: listen.port: must be between 1 and 65535, got 0"},
+        {"listen: { port: -1 }", "DIR/lonlink.yaml:3: listen.port: must be between 1 and 65535, got -1"},
+        {"limits: { max_message_bytes: 1023 }",
+         "DIR/lonlink.yaml:3: limits.max_message_bytes: must be between 1KiB and 1GiB"},
+        {"limits: { max_message_bytes: 1025MiB }",
+         "DIR/lonlink.yaml:3: limits.max_message_bytes: must be between 1KiB and 1GiB"},
+        {"limits: { handshake_timeout: 0ms }",
+         "DIR/lonlink.yaml:3: limits.handshake_timeout: must be more than zero"},
+        {"lond: { load_limit: 0 }", "DIR/lonlink.yaml:3: lond.load_limit: must be more than zero"},
+        {"lond: { load_limit: -1.5 }", "DIR/lonlink.yaml:3: lond.load_limit: must be more than zero"},
+        {"lond: { load_limit: .nan }", "DIR/lonlink.yaml:3: lond.load_limit: expected a number"},
+        {"lond: { load_limit: high }", "DIR/lonlink.yaml:3: lond.load_limit: expected a number"},
+        {"lond: { insecure_commands: ping }",
+         "DIR/lonlink.yaml:3: lond.insecure_commands: expected a list of command names"},
+        {"lond:\n  insecure_commands:\n    - ping\n    - \"\"\n",
+         "DIR/lonlink.yaml:6: lond.insecure_commands[1]: expected a non-empty string"},
+        {"tls: { expiry_warning_days: -1 }",
+         "DIR/lonlink.yaml:3: tls.expiry_warning_days: must be between 0 and 3650, got -1"},
+        {"lonc: 5", "DIR/lonlink.yaml:3: lonc: expected a map"},
+        {"listen: { address: }", "DIR/lonlink.yaml:3: listen.address: expected a non-empty string"},
+    };
+    for (const auto& [text, expected] : cases) {
+        INFO(text);
+        CHECK(error_of(head + text + "\n") == expected);
+    }
+}
+
+TEST_CASE("Config: unknown keys are rejected at every level", "[common]") {
+    const std::string head = "host_id: msul1\nhosts_file: hosts.yaml\n";
+    for (const auto& [section, key] : std::vector<std::pair<std::string, std::string>>{
+             {"listen", "adress"},
+             {"paths", "cert_directory"},
+             {"tls", "cert"},
+             {"lonc", "retry"},
+             {"lond", "handlers"},
+             {"limits", "max_line"},
+         }) {
+        INFO(section << "." << key);
+        CHECK(error_of(head + "\n" + section + ":\n  " + key + ": 1\n") ==
+              "DIR/lonlink.yaml:5: " + section + "." + key + ": unknown key");
+    }
+}
+
+TEST_CASE("Config: a key given twice is an error, not a silent choice", "[common]") {
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nhost_id: msul2\n") ==
+          "DIR/lonlink.yaml:3: host_id: given twice");
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlonc: { retries: 3, retries: 4 }\n") ==
+          "DIR/lonlink.yaml:3: lonc.retries: given twice");
+}
+
+TEST_CASE("Config: required keys, bad ids, syntax and unreadable files", "[common]") {
+    CHECK(error_of("host_id: msul1\n") == "DIR/lonlink.yaml:1: hosts_file: missing (path of the hosts table)");
+    CHECK(error_of("\n\nhost_id: ../etc\nhosts_file: hosts.yaml\n") ==
+          "DIR/lonlink.yaml:3: host_id: not a valid host id (letters, digits, _ and -)");
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlonc: { retries: [1, 2 }\n")
+              .rfind("DIR/lonlink.yaml:3: ", 0) == 0);
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\n  bad indent: x\n")
+              .rfind("DIR/lonlink.yaml:3: ", 0) == 0);
+    CHECK(error_of("") == "DIR/lonlink.yaml:1: expected a map of settings");
+    CHECK(error_of("- just\n- a list\n") == "DIR/lonlink.yaml:1: expected a map of settings");
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlonc: { allow_insecure: 1 }\n") ==
+          "DIR/lonlink.yaml:3: lonc.allow_insecure: expected true or false");
+
+    TempDir dir;
+    try {
+        (void)lon::load_config(dir.path() / "missing.yaml");
+        FAIL("no error for a missing file");
+    } catch (const lon::ConfigError& e) {
+        CHECK(std::string(e.what()) ==
+              (dir.path() / "missing.yaml").string() + ": cannot read: No such file or directory");
+    }
+    dir.write("hosts.yaml", hosts_yaml);
+    std::filesystem::create_directory(dir.path() / "adir");
+    auto file = dir.write("lonlink.yaml", "host_id: msul1\nhosts_file: adir\n");
+    CHECK_THROWS_WITH(lon::load_config(file), Catch::Contains("adir: cannot read"));
+}

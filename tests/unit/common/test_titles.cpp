@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "json.hpp"
 #include "titles.hpp"
 
@@ -22,4 +24,33 @@ TEST_CASE("json_string: always one valid line", "[common]") {
     CHECK(lon::json_string("msul1") == "\"msul1\"");
     CHECK(lon::json_string("a\"b\\c\nd\te\r") == "\"a\\\"b\\\\c\\nd\\te\\r\"");
     CHECK(lon::json_string(std::string("\x01\x7f\xc3", 3)) == "\"\\u0001\\u007f\\u00c3\"");
+}
+
+TEST_CASE("titles: ids and numbers are shown as given", "[common]") {
+    CHECK(t::lonc_parent("annarborl1", 0) == "lonc: parent annarborl1 links: 0");
+    CHECK(t::lonc_connecting("x", 0) == "lonc: x Connecting Retries remaining: 0");
+    CHECK(t::lonc_dead("x", 0) == "lonc: x >>> DEAD !!!! <<< next probe in 0s");
+    CHECK(t::lond_parent("h", "127.0.0.11", 65535, 12) ==
+          "lond: parent h listening 127.0.0.11:65535 peers: 12");
+    CHECK(t::lond_parent("h", "::1", 5663, 1) == "lond: parent h listening ::1:5663 peers: 1");
+    CHECK(t::lond_child("p", 10, "ssl") == "lond: p Connection count: 10 (ssl)");
+}
+
+TEST_CASE("json_string: every byte class", "[common]") {
+    CHECK(lon::json_string("") == "\"\"");
+    CHECK(lon::json_string("a/b 'c' ~") == "\"a/b 'c' ~\""); // printable ASCII passes
+    CHECK(lon::json_string(std::string("\0", 1)) == "\"\\u0000\"");
+    CHECK(lon::json_string("\x1f\x20") == "\"\\u001f \"");
+    CHECK(lon::json_string("\b\f") == "\"\\u0008\\u000c\"");
+    CHECK(lon::json_string("\xff") == "\"\\u00ff\"");
+    for (int b = 0; b < 256; ++b) {
+        std::string out = lon::json_string(std::string(1, static_cast<char>(b)));
+        INFO(b);
+        bool printable = std::all_of(out.begin(), out.end(), [](char ch) {
+            auto u = static_cast<unsigned char>(ch);
+            return u >= 0x20 && u < 0x7f;
+        });
+        CHECK(printable); // always one printable ASCII line
+        CHECK(out.size() >= 3);
+    }
 }

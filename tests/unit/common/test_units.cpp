@@ -33,3 +33,45 @@ TEST_CASE("parse_size: binary units", "[common]") {
         CHECK_FALSE(lon::parse_size(bad));
     }
 }
+
+TEST_CASE("parse_duration: every unit at its boundary, and overflow", "[common]") {
+    CHECK(lon::parse_duration("0") == lon::Millis(0));
+    CHECK(lon::parse_duration("1ms") == lon::Millis(1));
+    CHECK(lon::parse_duration("90m") == lon::Millis(90min));
+    CHECK(lon::parse_duration("007s") == lon::Millis(7s)); // leading zeros are just digits
+    CHECK(lon::parse_duration("30 s") == lon::Millis(30s)); // one space before a unit is fine
+    // 2^63 ms does not fit in Millis; the largest day count that fits does.
+    CHECK_FALSE(lon::parse_duration("9223372036854775808ms"));
+    CHECK(lon::parse_duration("106751991167d") == lon::Millis(106751991167LL * 86'400'000LL));
+    CHECK_FALSE(lon::parse_duration("106751991168d"));
+}
+
+TEST_CASE("parse_duration: spaces and signs are not part of a duration", "[common]") {
+    for (const char* bad : {" 5s", "5s ", "5  s", "5 ", "+5s", "5S", "5sec", "5ms5", "5m s",
+                            "0x10s", "5\ts"}) {
+        INFO('"' << bad << '"');
+        CHECK_FALSE(lon::parse_duration(bad));
+    }
+}
+
+TEST_CASE("parse_size: every unit spelling is binary", "[common]") {
+    const std::pair<const char*, std::uint64_t> good[] = {
+        {"0", 0},           {"1B", 1},          {"3K", 3ULL << 10}, {"3KB", 3ULL << 10},
+        {"3KiB", 3ULL << 10}, {"5M", 5ULL << 20}, {"5MB", 5ULL << 20}, {"5MiB", 5ULL << 20},
+        {"7G", 7ULL << 30}, {"7GB", 7ULL << 30}, {"7GiB", 7ULL << 30},
+        {"18446744073709551615", 18446744073709551615ULL},
+        {"17179869183GiB", 17179869183ULL << 30}, // the largest GiB count that fits
+    };
+    for (const auto& [text, bytes] : good) {
+        INFO(text);
+        CHECK(lon::parse_size(text) == std::optional<std::uint64_t>(bytes));
+    }
+}
+
+TEST_CASE("parse_size: overflow, negatives and stray spaces are rejected", "[common]") {
+    for (const char* bad : {"18446744073709551616", "17179869184GiB", "-0", " 1K", "1K ",
+                            "1  K", "1 ", "1 k", "1kb", "1T", "1TiB", "1KiBB", "K1"}) {
+        INFO('"' << bad << '"');
+        CHECK_FALSE(lon::parse_size(bad));
+    }
+}

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include "line_framer.hpp"
 
 using lon::proto::LineFramer;
@@ -92,4 +96,162 @@ TEST_CASE("LineFramer: many lines in one feed", "[proto]") {
         REQUIRE(r.line == std::to_string(i));
     }
     CHECK(f.next().status == Status::need_more);
+}
+
+namespace {
+
+/// Reference framing of `input` with limit `max`: lines (as "L:<text>") and too_long
+/// markers ("T"), computed the slow obvious way on the whole input at once.
+std::vector<std::string> reference_frames(const std::string& input, std::size_t max) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+        auto nl = input.find('\n', start);
+        std::size_t len = (nl == std::string::npos ? input.size() : nl) - start;
+        if (len > max) {
+            out.push_back("T");
+        } else if (nl != std::string::npos) {
+            out.push_back("L:" + input.substr(start, len));
+        }
+        if (nl == std::string::npos) {
+            return out;
+        }
+        start = nl + 1;
+    }
+}
+
+std::vector<std::string> drain(LineFramer& f) {
+    std::vector<std::string> out;
+    for (;;) {
+        auto r = f.next();
+        if (r.status == Status::need_more) {
+            return out;
+        }
+        out.push_back(r.status == Status::line ? "L:" + r.line : "T");
+    }
+}
+
+} // namespace
+
+TEST_CASE("LineFramer: any chunking gives the same frames as the whole input", "[proto]") {
+    // A fixed-seed generator: lines of 0..40 bytes (some over the limit of 24) with random
+    // content, fed in random chunks of 1..64 bytes.
+    std::uint32_t seed = 12345;
+    auto rnd = [&seed](std::uint32_t n) {
+        seed = seed * 1664525u + 1013904223u;
+        return (seed >> 8) % n;
+    };
+    for (int round = 0; round < 200; ++round) {
+        std::string input;
+        int lines = static_cast<int>(rnd(30));
+        for (int i = 0; i < lines; ++i) {
+            std::size_t len = rnd(41);
+            for (std::size_t j = 0; j < len; ++j) {
+                std::uint32_t k = rnd(27);
+                input.push_back(k == 26 ? '\r' : static_cast<char>('a' + k));
+            }
+            input.push_back('\n');
+        }
+        input += std::string(rnd(30), 'z'); // an unfinished tail
+        LineFramer f(24);
+        std::vector<std::string> got;
+        for (std::size_t off = 0; off < input.size();) {
+            std::size_t n = 1 + rnd(64);
+            f.feed(std::string_view(input).substr(off, n));
+            off += n;
+            auto part = drain(f);
+            got.insert(got.end(), part.begin(), part.end());
+        }
+        INFO("round " << round);
+        REQUIRE(got == reference_frames(input, 24));
+    }
+}
+
+TEST_CASE("LineFramer: a huge line fed in pieces is reported once and held in no memory",
+          "[proto]") {
+    LineFramer f(1024);
+    int too_long = 0;
+    for (int i = 0; i < 1000; ++i) {
+        f.feed(std::string(4096, 'x'));
+        for (auto r = f.next(); r.status != Status::need_more; r = f.next()) {
+            too_long += r.status == Status::too_long ? 1 : 0;
+        }
+        REQUIRE(f.buffered() == 0);
+    }
+    CHECK(too_long == 1);
+    f.feed("x\nafter\n");
+    auto r = f.next();
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line == "after");
+}
+
+TEST_CASE("LineFramer: an overlong line whose newline is already buffered", "[proto]") {
+    LineFramer f(3);
+    f.feed("abcdef\nok\nrest");
+    // Before next() runs, nothing has been decided: all bytes still count.
+    CHECK(f.buffered() == 14);
+    CHECK(f.next().status == Status::too_long);
+    CHECK(f.buffered() == 7); // "ok\nrest"
+    auto r = f.next();
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line == "ok");
+    CHECK(f.next().status == Status::need_more);
+    CHECK(f.take_buffered() == "rest");
+}
+
+TEST_CASE("LineFramer: while discarding, only bytes after the newline are buffered", "[proto]") {
+    LineFramer f(4);
+    f.feed("0123456789");
+    REQUIRE(f.next().status == Status::too_long);
+    f.feed("tail\nnext");
+    // The discarded tail is not counted, what follows its newline is.
+    CHECK(f.buffered() == 4);
+    CHECK(f.take_buffered() == "next");
+    CHECK(f.buffered() == 0);
+    f.feed("fresh\nline\n"); // after take_buffered the framer starts clean
+    CHECK(f.next().status == Status::too_long);
+    auto r = f.next();
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line == "line");
+}
+
+TEST_CASE("LineFramer: empty feeds, empty lines, NUL bytes and a zero limit", "[proto]") {
+    LineFramer f(8);
+    f.feed("");
+    CHECK(f.next().status == Status::need_more);
+    f.feed(std::string("a\0b\n", 4));
+    auto r = f.next();
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line == std::string("a\0b", 3));
+    f.feed("\n\r\n");
+    CHECK(f.next().line.empty());
+    CHECK(f.next().line == "\r");
+    CHECK(f.max_line() == 8);
+
+    LineFramer zero(0);
+    zero.feed("\nx\n\n");
+    CHECK(zero.next().status == Status::line);
+    CHECK(zero.next().status == Status::too_long);
+    CHECK(zero.next().status == Status::line);
+    CHECK(zero.next().status == Status::need_more);
+}
+
+TEST_CASE("LineFramer: lines split across feeds over a long stream", "[proto]") {
+    // Every feed ends inside a line, so compaction always has a partial line to keep.
+    LineFramer f(64);
+    std::size_t lines = 0;
+    for (int i = 0; i < 100'000; ++i) {
+        f.feed("12345 echo:abc\n12");
+        f.feed("");
+        for (auto r = f.next(); r.status == Status::line; r = f.next()) {
+            ++lines;
+        }
+        REQUIRE(f.buffered() == 2);
+        f.feed(std::string_view("\n"));
+        auto r = f.next();
+        REQUIRE(r.status == Status::line);
+        REQUIRE(r.line == "12");
+    }
+    CHECK(lines == 100'000);
+    CHECK(f.take_buffered().empty());
 }

@@ -43,3 +43,36 @@ TEST_CASE("command_of and argument_of split at the first colon", "[proto]") {
     CHECK(argument_of("ping").empty());
     CHECK(argument_of("echo:").empty());
 }
+
+TEST_CASE("parse_tagged: the first space ends the tag, the body is kept verbatim", "[proto]") {
+    auto t = parse_tagged("5  two spaces");
+    REQUIRE(t);
+    CHECK(t->tag == 5);
+    CHECK(t->body == " two spaces"); // the body is opaque, its leading space included
+    auto cr = parse_tagged("6 ping\r");
+    REQUIRE(cr);
+    CHECK(cr->body == "ping\r");
+    CHECK(parse_tagged("0 x")->tag == 0);
+    CHECK(parse_tagged("00000000000000000001 x")->tag == 1); // 20 digits, leading zeros
+    std::string line = "9 echo:abc";
+    auto borrowed = parse_tagged(line);
+    REQUIRE(borrowed);
+    CHECK(borrowed->body.data() == line.data() + 2); // borrows, no copy
+}
+
+TEST_CASE("parse_tagged: separators other than one space are malformed", "[proto]") {
+    for (const char* bad : {"12\tping", "+1 ping", "1_000 x", "1.0 x", " ", "1\n", "0x1 x",
+                            "１ x"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_tagged(bad));
+    }
+}
+
+TEST_CASE("format_tagged: the largest tag and an empty body", "[proto]") {
+    CHECK(format_tagged(18446744073709551615ULL, "") == "18446744073709551615 \n");
+    CHECK(format_tagged(0, "x") == "0 x\n");
+    auto t = parse_tagged("18446744073709551615 ");
+    REQUIRE(t);
+    CHECK(t->tag == 18446744073709551615ULL);
+    CHECK(t->body.empty());
+}

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <asio/ssl.hpp>
+
+#include "config.hpp"
+
+namespace lon::link {
+
+/// This host's TLS credentials from cert_dir: loncapaCA.pem (cluster CA, may hold a chain),
+/// lonhostcert.pem (leaf first, intermediates after), lonhostkey.pem (0600 or stricter).
+/// Holds one server and one client context, built once per load.
+struct TlsCredentials {
+    std::shared_ptr<asio::ssl::context> server; ///< for lond (tls_server, verify the client)
+    std::shared_ptr<asio::ssl::context> client; ///< for lonc (tls_client, verify the server)
+    std::string subject;                        ///< our certificate's subject CN
+    std::time_t not_after = 0;                  ///< our certificate's expiry
+    std::string fingerprint;                    ///< SHA-256 of our certificate (reload changes)
+
+    /// Whole days until our certificate expires (negative once expired).
+    [[nodiscard]] long days_left(std::time_t now) const;
+};
+
+/// Outcome of loading credentials: usable ones, "none" (files missing or certificate
+/// expired: the host may link insecure where policy allows), or an error (files present but
+/// unusable: wrong key mode, key not matching, unreadable, not for this host).
+struct TlsLoad {
+    std::optional<TlsCredentials> credentials;
+    std::string absent_reason; ///< why there are no usable credentials (when not an error)
+    std::string error;         ///< set when the files are present but must not be used
+};
+
+/// Loads and checks the credentials for `config` (startup and reload; never on the data path).
+[[nodiscard]] TlsLoad load_tls_credentials(const Config& config);
+
+/// After a handshake: checks that the peer's (already chain- and date-verified) certificate
+/// names `expected_id` as subject CN and as subjectAltName URI:lonhost:<id>. Returns "" when
+/// it does, else the reason. Also reports the peer's CN and expiry when asked.
+[[nodiscard]] std::string check_peer_identity(SSL* ssl, const std::string& expected_id,
+                                              std::string* subject = nullptr,
+                                              std::time_t* not_after = nullptr);
+
+/// The OpenSSL reason for a failed handshake or verification, as one line.
+[[nodiscard]] std::string describe_tls_failure(SSL* ssl, const std::error_code& ec);
+
+} // namespace lon::link

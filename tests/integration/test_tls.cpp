@@ -1,0 +1,149 @@
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <fstream>
+
+#include "harness.hpp"
+
+using namespace it;
+
+namespace {
+
+bool title_is(pid_t pid, const std::string& title) {
+    return read_title(pid) == title;
+}
+
+std::string linked_title(const Cluster& c, int peer, int retries, const char* mode) {
+    return "lonc: " + c.id(peer) + " Connection count: 1 Retries remaining: " +
+           std::to_string(retries) + " (" + mode + ")";
+}
+
+} // namespace
+
+TEST_CASE("seed scenario: insecure cluster, certificates by the scripts, reload, all ssl",
+          "[integration][tls]") {
+    Cluster c;
+    c.start_all();
+    for (int from = 0; from < 3; ++from) {
+        for (int to = 0; to < 3; ++to) {
+            if (from != to) {
+                REQUIRE(c.request(from, to, "ping") == c.id(to));
+                CHECK(wait_until(5s, [&] {
+                    return title_is(c.lonc_child(from, to), linked_title(c, to, 3, "insecure"));
+                }));
+            }
+        }
+    }
+    // The admin's workflow on every host; each response script reloads that host.
+    for (int i = 0; i < 3; ++i) {
+        c.issue_certificate(i);
+    }
+    auto cert = read_file(c.dir(0) / "certs" / "lonhostcert.pem");
+    CHECK(cert.find("BEGIN CERTIFICATE") != std::string::npos);
+    // Once every host has its certificate, a reload everywhere moves every link to ssl.
+    for (int i = 0; i < 3; ++i) {
+        c.reload(i);
+    }
+    for (int from = 0; from < 3; ++from) {
+        for (int to = 0; to < 3; ++to) {
+            if (from == to) {
+                continue;
+            }
+            INFO(c.id(from) << " -> " << c.id(to));
+            CHECK(wait_until(10s, [&] {
+                c.request(from, to, "ping", 2s);
+                return title_is(c.lonc_child(from, to), linked_title(c, to, 3, "ssl"));
+            }));
+            CHECK(c.request(from, to, "pong") == c.id(to) + ":" + c.id(from));
+            CHECK(std::filesystem::exists(c.dir(from) / "state" / "pinned" / c.id(to)));
+        }
+    }
+    CHECK(wait_until(5s, [&] {
+        return title_is(c.lond_child(1, 0), "lond: " + c.id(0) + " Connection count: 1 (ssl)");
+    }));
+    // Over ssl every command is served, not only the insecure list.
+    CHECK(c.request(0, 1, "no_such_command") == "unknown_cmd");
+    UnixClient u(c.socket(0, 1));
+    u.send("lonc:status\n");
+    auto status = u.read_line();
+    REQUIRE(status);
+    CHECK(status->find("\"mode\":\"ssl\"") != std::string::npos);
+    CHECK(status->find("\"peer_subject\":\"" + c.id(1) + "\"") != std::string::npos);
+    CHECK(status->find("\"pinned\":true") != std::string::npos);
+}
+
+TEST_CASE("tls: a pinned peer is never talked to in plaintext again", "[integration][tls]") {
+    Cluster c(hosts(2));
+    c.issue_certificate(0);
+    c.issue_certificate(1);
+    c.start_all();
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    REQUIRE(wait_until(5s, [&] { return title_is(c.lonc_child(0, 1), linked_title(c, 1, 3, "ssl")); }));
+    // A downgrade attempt: host 0's address, offering plaintext only.
+    TcpClient t(c.address(0), c.address(1), 5663);
+    t.send("init:1:" + c.id(0) + ":" + c.id(1) + ":insecure\n");
+    CHECK(t.read_line() == std::optional<std::string>("refused:downgrade"));
+    CHECK(t.closed_by_peer());
+    // Host 0 loses its certificate: its lonc may not fall back to insecure with host 1.
+    c.stop_lonc(0);
+    std::filesystem::remove(c.dir(0) / "certs" / "lonhostcert.pem");
+    c.start_lonc(0);
+    CHECK(c.request(0, 1, "ping") == "con_lost");
+    CHECK(read_file(c.log_file(0, "lonc")).find("no certificate and insecure not allowed") !=
+          std::string::npos);
+    // Until the admin unpins it.
+    auto r = run({"/bin/bash", (scripts_dir() / "loncontrol").string(), "unpin", c.id(1),
+                  "--config", c.config(0).string()});
+    CHECK(r.code == 0);
+    CHECK(r.output.find("unpinned " + c.id(1)) != std::string::npos);
+    ::kill(c.lonc_pid(0), SIGUSR1); // revive at once
+    // Host 0 now offers plaintext, but host 1 still pins host 0: refused as a downgrade.
+    CHECK(c.request(0, 1, "ping") == "con_lost");
+    CHECK(wait_until(5s, [&] {
+        return read_file(c.log_file(1, "lond")).find("refused " + c.id(0) + " (" + c.address(0) +
+                                                      "): downgrade") != std::string::npos;
+    }));
+}
+
+TEST_CASE("tls: a server that requires ssl refuses a plaintext client", "[integration][tls]") {
+    ClusterOptions o = hosts(2);
+    Cluster c(o);
+    c.issue_certificate(1);
+    std::ofstream(c.config(1), std::ios::app) << "lond: { allow_insecure: false }\n";
+    c.start_all();
+    TcpClient t(c.address(0), c.address(1), 5663);
+    t.send("init:1:" + c.id(0) + ":" + c.id(1) + ":insecure\n");
+    CHECK(t.read_line() == std::optional<std::string>("refused:ssl_required"));
+    // Host 0 has no certificate: its lonc cannot link, and says why.
+    CHECK(c.request(0, 1, "ping") == "con_lost");
+    CHECK(wait_until(5s, [&] {
+        return read_file(c.log_file(0, "lonc")).find("refused:ssl_required") != std::string::npos;
+    }));
+}
+
+TEST_CASE("tls: certificates from another CA are refused, nothing falls back",
+          "[integration][tls]") {
+    Cluster c(hosts(2));
+    c.issue_certificate(0, "ca");
+    c.issue_certificate(1, "other-ca");
+    c.start_all();
+    CHECK(c.request(0, 1, "ping") == "con_lost");
+    CHECK(wait_until(5s, [&] {
+        return read_file(c.log_file(0, "lonc")).find("TLS handshake") != std::string::npos;
+    }));
+    // Never an insecure link instead.
+    CHECK(read_title(c.lonc_child(0, 1)).find("(insecure)") == std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(c.dir(0) / "state" / "pinned" / c.id(1)));
+}
+
+TEST_CASE("tls: a key file readable by others stops the daemon with a clear error",
+          "[integration][tls]") {
+    Cluster c(hosts(2));
+    c.issue_certificate(0);
+    auto key = c.dir(0) / "certs" / "lonhostkey.pem";
+    std::filesystem::permissions(key, std::filesystem::perms::group_read | std::filesystem::perms::others_read,
+                                 std::filesystem::perm_options::add);
+    auto r = run({lond_bin().string(), "--config", c.config(0).string(), "--foreground"});
+    CHECK(r.code == 3);
+    CHECK(r.output.find(key.string() + " has mode 0644; refusing to use it") != std::string::npos);
+}

@@ -1,0 +1,131 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "config.hpp"
+#include "host_table.hpp"
+#include "temp_dir.hpp"
+
+namespace {
+
+/// The ConfigError message of loading `text` as a hosts table, with the folder shown as DIR
+/// ("" when it loads).
+std::string hosts_error(const std::string& text) {
+    TempDir dir;
+    try {
+        (void)lon::load_host_table(dir.write("hosts.yaml", text));
+    } catch (const lon::ConfigError& e) {
+        std::string msg = e.what();
+        auto at = msg.find(dir.path().string());
+        if (at != std::string::npos) {
+            msg.replace(at, dir.path().string().size(), "DIR");
+        }
+        return msg;
+    }
+    return "";
+}
+
+} // namespace
+
+TEST_CASE("HostTable: loads every field, with the port defaulting to 5663", "[common]") {
+    TempDir dir;
+    auto table = lon::load_host_table(dir.write("hosts.yaml", R"(# cluster
+hosts:
+  - id: msul1
+    address: 127.0.0.11
+    port: 6000
+    domain: msu
+    role: library
+  - { id: msul2, address: "::1" }
+  - { id: Ann_Arbor-3, address: 127.0.0.13, domain: null }
+)"));
+    REQUIRE(table.hosts().size() == 3);
+    const lon::Host* a = table.find("msul1");
+    REQUIRE(a != nullptr);
+    CHECK(a->address == "127.0.0.11");
+    CHECK(a->port == 6000);
+    CHECK(a->domain == "msu");
+    CHECK(a->role == "library");
+    CHECK(a->resolved == std::vector<std::string>{"127.0.0.11"});
+    const lon::Host* b = table.find("msul2");
+    REQUIRE(b != nullptr);
+    CHECK(b->port == 5663);
+    CHECK(b->domain.empty());
+    CHECK(b->resolved == std::vector<std::string>{"::1"});
+    CHECK(table.find("Ann_Arbor-3") != nullptr);
+    CHECK(table.find("ann_arbor-3") == nullptr); // ids are case-sensitive (file names)
+    CHECK(table.find("msul") == nullptr);
+    CHECK(table.find("") == nullptr);
+}
+
+TEST_CASE("HostTable: a DNS name is resolved to numeric addresses", "[common]") {
+    TempDir dir;
+    auto table = lon::load_host_table(
+        dir.write("hosts.yaml", "hosts:\n  - { id: here, address: localhost }\n"));
+    const lon::Host& h = table.hosts().at(0);
+    CHECK(h.address == "localhost");
+    REQUIRE_FALSE(h.resolved.empty());
+    bool loopback = std::any_of(h.resolved.begin(), h.resolved.end(), [](const std::string& a) {
+        return a.rfind("127.", 0) == 0 || a == "::1";
+    });
+    CHECK(loopback);
+    CHECK(std::find(h.resolved.begin(), h.resolved.end(), "localhost") == h.resolved.end());
+}
+
+TEST_CASE("HostTable: structural errors name the file, line and key", "[common]") {
+    CHECK(hosts_error("hosts:\n  - { id: a, address: 127.0.0.1 }\n") == "");
+    CHECK(hosts_error("servers: []\n") == "DIR/hosts.yaml:1: servers: unknown key");
+    CHECK(hosts_error("# nothing\nother: 1\n").find("other: unknown key") != std::string::npos);
+    CHECK(hosts_error("hosts: msul1\n") == "DIR/hosts.yaml:1: hosts: expected a list of hosts");
+    CHECK(hosts_error("hosts:\n  - msul1\n") == "DIR/hosts.yaml:2: hosts[0]: expected a map");
+    CHECK(hosts_error("hosts:\n  - { address: 127.0.0.1 }\n") == "DIR/hosts.yaml:2: hosts[0].id: missing");
+    CHECK(hosts_error("hosts:\n  - { id: a, address: 127.0.0.1, port: http }\n") ==
+          "DIR/hosts.yaml:2: hosts[0].port: expected an integer, got \"http\"");
+    CHECK(hosts_error("hosts:\n  - { id: a, address: 127.0.0.1, port: 65536 }\n") ==
+          "DIR/hosts.yaml:2: hosts[0].port: must be between 1 and 65535, got 65536");
+    CHECK(hosts_error("hosts:\n  - { id: a, address: \"\" }\n") ==
+          "DIR/hosts.yaml:2: hosts[0].address: expected a non-empty string");
+    CHECK(hosts_error("hosts:\n  - { id: a, address: 127.0.0.1, address: 127.0.0.2 }\n") ==
+          "DIR/hosts.yaml:2: hosts[0].address: given twice");
+}
+
+TEST_CASE("HostTable: duplicates name both lines, unresolvable names their address", "[common]") {
+    CHECK(hosts_error("hosts:\n"
+                      "  - id: x1\n"
+                      "    address: 127.0.0.1\n"
+                      "  - id: x2\n"
+                      "    address: 127.0.0.2\n"
+                      "  - id: x1\n"
+                      "    address: 127.0.0.3\n") ==
+          "DIR/hosts.yaml:6: hosts[2].id: duplicate host x1 (first on line 2)");
+    CHECK(hosts_error("hosts:\n  - { id: a, address: 127.0.0.1 }\n"
+                      "  - { id: b, address: nowhere.invalid }\n") ==
+          "DIR/hosts.yaml:3: hosts[1].address: cannot resolve nowhere.invalid");
+}
+
+TEST_CASE("valid_host_id: letters, digits, _ and -, 1 to 64 of them", "[common]") {
+    CHECK(lon::valid_host_id("a"));
+    CHECK(lon::valid_host_id("Z9_-"));
+    CHECK(lon::valid_host_id(std::string(64, 'x')));
+    for (const std::string bad : {"", "a.b", "a b", "a:b", "a/b", "..", "ä", "a\n", "-\t"}) {
+        INFO(bad);
+        CHECK_FALSE(lon::valid_host_id(bad));
+    }
+    CHECK_FALSE(lon::valid_host_id(std::string("a\0b", 3)));
+    CHECK_FALSE(lon::valid_host_id(std::string(65, 'x')));
+}
+
+TEST_CASE("HostTable::has_address: exact numeric match, IPv4-mapped IPv6 too", "[common]") {
+    lon::Host h;
+    h.resolved = {"127.0.0.11", "2001:db8::1"};
+    CHECK(lon::HostTable::has_address(h, "127.0.0.11"));
+    CHECK(lon::HostTable::has_address(h, "::ffff:127.0.0.11"));
+    CHECK(lon::HostTable::has_address(h, "2001:db8::1"));
+    CHECK_FALSE(lon::HostTable::has_address(h, "127.0.0.1"));   // no prefix matching
+    CHECK_FALSE(lon::HostTable::has_address(h, "127.0.0.110")); // nor suffix
+    CHECK_FALSE(lon::HostTable::has_address(h, "::ffff:127.0.0.12"));
+    CHECK_FALSE(lon::HostTable::has_address(h, "::ffff:2001:db8::1"));
+    CHECK_FALSE(lon::HostTable::has_address(h, "2001:db8::2"));
+    lon::Host none;
+    CHECK_FALSE(lon::HostTable::has_address(none, "127.0.0.11"));
+}
