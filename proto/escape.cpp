@@ -1,12 +1,25 @@
 #include "escape.hpp"
 
+#include <array>
+
 namespace lon::proto {
 namespace {
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
-bool is_word(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+/// [A-Za-z0-9_] as a table: escape() looks every byte up twice, a branchy test per byte
+/// costs more than the table.
+constexpr std::array<bool, 256> word_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        t[static_cast<std::size_t>(c)] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                         (c >= '0' && c <= '9') || c == '_';
+    }
+    return t;
+}();
+
+bool is_word(char c) {
+    return word_table[static_cast<unsigned char>(c)];
 }
 
 int hex_value(char c) {
@@ -25,16 +38,24 @@ int hex_value(char c) {
 } // namespace
 
 std::string escape(std::string_view raw) {
-    std::string out;
-    out.reserve(raw.size());
+    // Size first, then fill: one allocation and no per-byte capacity checks.
+    std::size_t size = raw.size();
     for (char ch : raw) {
-        auto c = static_cast<unsigned char>(ch);
-        if (is_word(c)) {
-            out.push_back(ch);
+        size += is_word(ch) ? 0 : 2;
+    }
+    if (size == raw.size()) {
+        return std::string(raw); // nothing to escape (common for ids and numbers)
+    }
+    std::string out(size, '\0');
+    std::size_t o = 0;
+    for (char ch : raw) {
+        if (is_word(ch)) {
+            out[o++] = ch;
         } else {
-            out.push_back('%');
-            out.push_back(hex_digits[c >> 4]);
-            out.push_back(hex_digits[c & 0xf]);
+            auto c = static_cast<unsigned char>(ch);
+            out[o++] = '%';
+            out[o++] = hex_digits[c >> 4];
+            out[o++] = hex_digits[c & 0xf];
         }
     }
     return out;
@@ -43,21 +64,25 @@ std::string escape(std::string_view raw) {
 std::optional<std::string> unescape(std::string_view escaped) {
     std::string out;
     out.reserve(escaped.size());
-    for (std::size_t i = 0; i < escaped.size(); ++i) {
-        if (escaped[i] != '%') {
-            out.push_back(escaped[i]);
-            continue;
+    std::size_t i = 0;
+    while (i < escaped.size()) {
+        // Copy the run up to the next '%' in one go.
+        auto pct = escaped.find('%', i);
+        if (pct == std::string_view::npos) {
+            out.append(escaped.substr(i));
+            break;
         }
-        if (i + 2 >= escaped.size()) { // '%' needs two hex digits after it
+        out.append(escaped.substr(i, pct - i));
+        if (pct + 2 >= escaped.size()) { // '%' needs two hex digits after it
             return std::nullopt;
         }
-        int hi = hex_value(escaped[i + 1]);
-        int lo = hex_value(escaped[i + 2]);
+        int hi = hex_value(escaped[pct + 1]);
+        int lo = hex_value(escaped[pct + 2]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }
         out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
+        i = pct + 3;
     }
     return out;
 }

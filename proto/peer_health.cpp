@@ -13,7 +13,7 @@ namespace {
 /// configured durations.
 milliseconds scaled(milliseconds d, double factor) {
     constexpr milliseconds ten_years{10LL * 365 * 24 * 3600 * 1000};
-    return std::chrono::duration_cast<milliseconds>(std::min(d, ten_years) * factor);
+    return std::chrono::round<milliseconds>(std::min(d, ten_years) * factor);
 }
 
 } // namespace

@@ -43,6 +43,10 @@ public:
     /// A retired link takes no new requests and closes once its last reply is in.
     [[nodiscard]] bool retired() const { return retired_; }
     void retire() { retired_ = true; }
+    /// An upgrade probe: an extra attempt to reach the peer over ssl while the link is
+    /// plaintext. Its failure costs no retry; an insecure outcome is simply dropped.
+    [[nodiscard]] bool upgrade_probe() const { return upgrade_probe_; }
+    void set_upgrade_probe() { upgrade_probe_ = true; }
 
     /// Sends `request` under a fresh tag; it is now delivered at most once.
     void send_request(const RequestPtr& request);
@@ -78,6 +82,7 @@ private:
     std::time_t peer_not_after_ = 0;
     std::uint64_t generation_ = 0;
     bool retired_ = false;
+    bool upgrade_probe_ = false;
 };
 
 } // namespace lon::lonc

@@ -121,6 +121,25 @@ void PeerChild::check_certificates(clock::time_point now) {
     }
 }
 
+void PeerChild::try_upgrade(clock::time_point now) {
+    if (!tls_ || now < next_upgrade_ || stopping_ || peer_host_ == nullptr) {
+        return;
+    }
+    bool plaintext = false;
+    for (const auto& c : conns_) {
+        if (!c->linked()) {
+            return; // an attempt is under way already
+        }
+        plaintext = plaintext || (c->mode() == proto::Mode::insecure && !c->retired());
+    }
+    if (!plaintext) {
+        return;
+    }
+    next_upgrade_ = now + config_.lonc.keepalive;
+    spdlog::debug("link to {} is plaintext; trying ssl", peer_);
+    open_connection(true);
+}
+
 void PeerChild::start() {
     load_tls();
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
@@ -244,7 +263,7 @@ void PeerChild::maybe_connect() {
     }
 }
 
-void PeerChild::open_connection() {
+void PeerChild::open_connection(bool upgrade_probe) {
     auto offer = proto::client_offer(config_.host_id, peer_, policy());
     auto now = clock::now();
     if (!offer) {
@@ -271,6 +290,9 @@ void PeerChild::open_connection() {
     }
     auto conn = std::make_shared<OutboundConn>(*this, io_);
     conn->set_generation(tls_generation_);
+    if (upgrade_probe) {
+        conn->set_upgrade_probe();
+    }
     conns_.push_back(conn);
     spdlog::debug("connecting to {} at {}:{}", peer_, remote_ip.to_string(), peer_host_->port);
     conn->connect(local, asio::ip::tcp::endpoint(remote_ip, peer_host_->port), *offer,
@@ -282,6 +304,14 @@ void PeerChild::on_linked(OutboundConn& conn) {
     if (conn.retired()) {
         conn.close(); // made with credentials replaced meanwhile; its successor follows
         return;
+    }
+    if (conn.upgrade_probe() && conn.mode() == proto::Mode::insecure) {
+        conn.retire(); // still no ssl with this peer: keep the link we had
+        conn.close();
+        return;
+    }
+    if (conn.mode() == proto::Mode::ssl) {
+        retire_links(true, "an ssl link replaces it");
     }
     if (conn.mode() == proto::Mode::ssl &&
         !link::pin(config_.paths.state_dir, peer_, conn.peer_subject())) {
@@ -315,7 +345,9 @@ void PeerChild::on_conn_closed(OutboundConn& conn) {
     if (stopping_) {
         return;
     }
-    if (conn.retired()) {
+    if (conn.upgrade_probe() && !conn.linked()) {
+        spdlog::debug("ssl upgrade attempt to {} failed: {}", peer_, conn.failure());
+    } else if (conn.retired()) {
         spdlog::debug("retired link to {} closed", peer_);
         if (linked_count() == 0) {
             health_.on_all_links_lost(now);
@@ -369,6 +401,7 @@ void PeerChild::tick() {
     health_.tick(now);
     check_certificates(now);
     expire_requests(now);
+    try_upgrade(now);
     auto conns = conns_;
     for (const auto& c : conns) {
         if (c->retired() && c->linked() && c->in_flight() == 0) {

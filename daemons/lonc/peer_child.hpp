@@ -71,7 +71,7 @@ private:
     void tick();
     void pump();
     void maybe_connect();
-    void open_connection();
+    void open_connection(bool upgrade_probe = false);
     void fail_queue();
     void expire_requests(clock::time_point now);
     void send_keepalives(clock::time_point now);
@@ -85,6 +85,9 @@ private:
     void load_tls();
     void retire_links(bool insecure_only, const std::string& why);
     void check_certificates(clock::time_point now);
+    /// While a link is plaintext and we have a certificate, try ssl again now and then: the
+    /// peer may have gained a certificate since (the seed scenario converges by itself).
+    void try_upgrade(clock::time_point now);
 
     asio::io_context& io_;
     Config config_;
@@ -98,6 +101,7 @@ private:
     std::optional<link::TlsCredentials> tls_;
     std::uint64_t tls_generation_ = 0;
     clock::time_point next_expiry_warning_{};
+    clock::time_point next_upgrade_{};
     std::vector<std::shared_ptr<OutboundConn>> conns_;
     std::deque<RequestPtr> queue_;
     std::set<LocalSession*> locals_;

@@ -98,6 +98,7 @@ public:
     [[nodiscard]] bool connected() const { return connected_; }
     void send(const std::string& bytes);
     std::optional<std::string> read_line(std::chrono::milliseconds timeout = 5s);
+    [[nodiscard]] int fd() const { return fd_.get(); }
     /// True once the server closed the connection (EOF or reset) within `timeout`.
     bool closed_by_peer(std::chrono::milliseconds timeout = 5s);
 

@@ -147,3 +147,26 @@ TEST_CASE("tls: a key file readable by others stops the daemon with a clear erro
     CHECK(r.code == 3);
     CHECK(r.output.find(key.string() + " has mode 0644; refusing to use it") != std::string::npos);
 }
+
+TEST_CASE("seed scenario without a reload: plaintext links upgrade by themselves",
+          "[integration][tls]") {
+    // With keepalive 1s, a lonc that has a certificate retries ssl on its plaintext links
+    // every second; installing certificates (the response scripts reload only their own host)
+    // is then enough.
+    ClusterOptions o = hosts(2);
+    o.lonc_yaml = "{ retries: 3, backoff_initial: 100ms, backoff_max: 1s, keepalive: 1s }";
+    Cluster c(o);
+    c.start_all();
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    REQUIRE(c.request(1, 0, "ping") == c.id(0));
+    c.issue_certificate(0);
+    c.issue_certificate(1);
+    for (int from = 0; from < 2; ++from) {
+        int to = 1 - from;
+        INFO(c.id(from) << " -> " << c.id(to));
+        CHECK(wait_until(10s, [&] {
+            return title_is(c.lonc_child(from, to), linked_title(c, to, 3, "ssl"));
+        }));
+        CHECK(c.request(from, to, "ping") == c.id(to));
+    }
+}

@@ -132,3 +132,138 @@ TEST_CASE("client_accepts only what it offered and may use", "[proto]") {
     CHECK(client_accepts(ssl_only, accept(Mode::ssl), policy(true, true, true)));
     CHECK_FALSE(client_accepts(ssl_only, accept(Mode::insecure), policy(true, true, true)));
 }
+
+TEST_CASE("init line: version digits only, ids checked, offers in any order", "[proto]") {
+    for (const char* bad : {"init:-0:a:b:ssl", "init:+1:a:b:ssl", "init: 1:a:b:ssl", "init::a:b:ssl",
+                            "init:1:a:b:insecure,ssl,ssl", "init:1:a:b:,ssl", "init:1:a:b: ssl",
+                            "init:1:a:b:ssl\r", "init:1:a:b:SSL", "init:1:a:b:ssl;insecure"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_init(bad));
+    }
+    auto both = parse_init("init:000000001:a:b:insecure,ssl"); // order is free
+    REQUIRE(both);
+    CHECK(both->version == 1);
+    CHECK(both->offers_ssl);
+    CHECK(both->offers_insecure);
+    CHECK(parse_init("init:999999999:a:b:ssl")->version == 999999999);
+    // The longest valid line (9-digit version, 64-character ids, both offers) parses.
+    std::string longest = "init:000000001:" + std::string(64, 'c') + ":" + std::string(64, 's') +
+                          ":ssl,insecure";
+    REQUIRE(longest.size() < max_init_line);
+    CHECK(parse_init(longest));
+    CHECK_FALSE(parse_init("init:000000001:" + std::string(65, 'c') + ":s:ssl"));
+}
+
+TEST_CASE("answers: round trip every mode and refusal", "[proto]") {
+    for (Mode m : {Mode::ssl, Mode::insecure}) {
+        auto a = parse_answer(format_answer(accept(m)));
+        REQUIRE(a);
+        CHECK(a->ok);
+        CHECK(a->mode == m);
+    }
+    for (Refusal r : {Refusal::unknown_host, Refusal::address_mismatch, Refusal::ssl_required,
+                      Refusal::downgrade, Refusal::version, Refusal::busy, Refusal::wrong_server,
+                      Refusal::bad_init, Refusal::extra_data}) {
+        auto a = parse_answer(format_answer(refuse(r)));
+        REQUIRE(a);
+        CHECK_FALSE(a->ok);
+        CHECK(a->reason == to_string(r));
+    }
+    CHECK(to_string(Mode::ssl) == "ssl");
+    CHECK(to_string(Mode::insecure) == "insecure");
+    for (const char* bad : {"", "ok:", "ok:ssl ", "ok:ssl\r", "OK:ssl", "ok:ssl,insecure",
+                            "refused", "refused:busy:now", "refused:busy\r", "refused:1"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_answer(bad));
+    }
+}
+
+namespace {
+
+struct Side {
+    bool cert, allow, pinned;
+};
+
+/// DESIGN.md "Certificates and policy", written independently of the code under test:
+/// ssl when both sides have a usable certificate; insecure only when one side has none, both
+/// allow it and neither has pinned the other; otherwise no link.
+std::string expected_outcome(const Side& client, const Side& server) {
+    if (client.cert && server.cert) {
+        return "ssl";
+    }
+    if (client.allow && server.allow && !client.pinned && !server.pinned) {
+        return "insecure";
+    }
+    return "none";
+}
+
+} // namespace
+
+TEST_CASE("negotiation: client and server together follow DESIGN.md for all 64 cases",
+          "[proto]") {
+    int ssl = 0;
+    int insecure = 0;
+    for (int bits = 0; bits < 64; ++bits) {
+        Side c{(bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0};
+        Side s{(bits & 8) != 0, (bits & 16) != 0, (bits & 32) != 0};
+        Policy cp = policy(c.cert, c.allow, c.pinned);
+        Policy sp = policy(s.cert, s.allow, s.pinned);
+        std::string outcome = "none";
+        std::string wire_answer = "-";
+        if (auto offer = client_offer("cli", "srv", cp)) {
+            // Through the wire format both ways, as the daemons do.
+            auto init = parse_init(format_init(*offer));
+            REQUIRE(init);
+            auto answer = parse_answer(format_answer(server_decide(*init, sp)));
+            REQUIRE(answer);
+            wire_answer = format_answer(*answer);
+            if (client_accepts(*offer, *answer, cp)) {
+                outcome = std::string(to_string(answer->mode));
+            }
+        }
+        INFO("client cert=" << c.cert << " allow=" << c.allow << " pinned=" << c.pinned
+                            << "; server cert=" << s.cert << " allow=" << s.allow
+                            << " pinned=" << s.pinned << "; answer " << wire_answer);
+        CHECK(outcome == expected_outcome(c, s));
+        ssl += outcome == "ssl" ? 1 : 0;
+        insecure += outcome == "insecure" ? 1 : 0;
+    }
+    CHECK(ssl == 16);     // both certs: the 16 allow/pinned combinations
+    CHECK(insecure == 3); // one cert missing (3 of 4 cert pairs), all allow, none pinned
+}
+
+TEST_CASE("server_decide: refusal reasons when one side lacks a certificate", "[proto]") {
+    InitLine insecure_only;
+    insecure_only.client_id = "a";
+    insecure_only.server_id = "b";
+    insecure_only.offers_insecure = true;
+    // The pinned check comes first: a pinned peer asking for insecure is a downgrade even
+    // where insecure is not allowed at all.
+    CHECK(format_answer(server_decide(insecure_only, policy(true, false, true))) ==
+          "refused:downgrade");
+    CHECK(format_answer(server_decide(insecure_only, policy(false, false, false))) ==
+          "refused:ssl_required");
+    CHECK(format_answer(server_decide(insecure_only, policy(false, true, false))) ==
+          "ok:insecure"); // neither side has a certificate
+    InitLine nothing = insecure_only;
+    nothing.offers_insecure = false;
+    CHECK(format_answer(server_decide(nothing, policy(true, true, false))) ==
+          "refused:ssl_required");
+    InitLine old = insecure_only;
+    old.version = 0;
+    CHECK(format_answer(server_decide(old, policy(true, true, true))) == "refused:version");
+}
+
+TEST_CASE("client_accepts: never a refusal, an unoffered mode or a pinned downgrade",
+          "[proto]") {
+    auto both = *client_offer("a", "b", policy(true, true, false));
+    CHECK(client_accepts(both, accept(Mode::ssl), policy(true, true, false)));
+    CHECK(client_accepts(both, accept(Mode::insecure), policy(true, true, false)));
+    CHECK_FALSE(client_accepts(both, accept(Mode::insecure), policy(true, true, true)));
+    CHECK_FALSE(client_accepts(both, accept(Mode::ssl), policy(false, true, false)));
+    for (Refusal r : {Refusal::busy, Refusal::downgrade, Refusal::ssl_required}) {
+        CHECK_FALSE(client_accepts(both, refuse(r), policy(true, true, false)));
+    }
+    auto ssl_only = *client_offer("a", "b", policy(true, false, false));
+    CHECK_FALSE(client_accepts(ssl_only, accept(Mode::insecure), policy(true, true, false)));
+}

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 #include "peer_health.hpp"
 
 using namespace lon::proto;
@@ -113,4 +115,126 @@ TEST_CASE("PeerHealth: revive restores retries and allows an attempt now", "[pro
     CHECK(h.state() == State::connecting);
     CHECK(h.retries_remaining() == 3);
     CHECK(h.may_attempt(now));
+}
+
+TEST_CASE("PeerHealth: jitter scales each delay by 1 + jitter/10", "[proto]") {
+    HealthPolicy p{10, 1000ms, 60000ms, 30000ms};
+    PeerHealth h(p, t0);
+    h.on_attempt_failed(t0, 0.5);
+    CHECK(h.next_attempt() == t0 + 1050ms);
+    h.on_attempt_failed(t0, 0.0);
+    CHECK(h.next_attempt() == t0 + 2000ms);
+    h.on_attempt_failed(t0, 0.25);
+    CHECK(h.next_attempt() == t0 + 4100ms);
+    // Out-of-range jitter is clamped to [0, 1].
+    h.on_attempt_failed(t0, -3.0);
+    CHECK(h.next_attempt() == t0 + 8000ms);
+    h.on_attempt_failed(t0, 7.0);
+    CHECK(h.next_attempt() == t0 + 17600ms);
+}
+
+TEST_CASE("PeerHealth: the exact backoff sequence up to the cap", "[proto]") {
+    HealthPolicy p{100, 250ms, 5000ms, 30000ms};
+    PeerHealth h(p, t0);
+    std::vector<std::chrono::milliseconds> delays;
+    for (int i = 0; i < 8; ++i) {
+        h.on_attempt_failed(t0, 0.0);
+        delays.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(h.next_attempt() - t0));
+    }
+    CHECK(delays == std::vector<std::chrono::milliseconds>{250ms, 500ms, 1000ms, 2000ms, 4000ms,
+                                                            5000ms, 5000ms, 5000ms});
+    CHECK(h.retries_remaining() == 92);
+}
+
+TEST_CASE("PeerHealth: huge configured durations do not overflow", "[proto]") {
+    HealthPolicy p{1000, std::chrono::milliseconds(std::chrono::hours(24 * 365 * 1000)),
+                   std::chrono::milliseconds(std::chrono::hours(24 * 365 * 2000)), 30000ms};
+    PeerHealth h(p, t0);
+    for (int i = 0; i < 100; ++i) {
+        h.on_attempt_failed(t0, 1.0);
+        REQUIRE(h.next_attempt() > t0);
+    }
+    CHECK(h.state() == State::connecting);
+    CHECK(h.next_attempt() - t0 >= std::chrono::hours(24 * 365 * 10)); // capped, still far off
+}
+
+TEST_CASE("PeerHealth: one retry means the first failure is DEAD", "[proto]") {
+    PeerHealth h(HealthPolicy{1, 1000ms, 8000ms, 30000ms}, t0);
+    h.on_attempt_failed(t0, 0.5);
+    CHECK(h.state() == State::dead);
+    CHECK(h.retries_remaining() == 0);
+    CHECK(h.next_attempt() == t0 + 8000ms); // 0.9 + 0.2 * 0.5 = 1.0
+    CHECK_FALSE(h.may_attempt(t0 + 7999ms));
+    CHECK(h.may_attempt(t0 + 8000ms));
+}
+
+TEST_CASE("PeerHealth: losing all links while DEAD keeps the probe schedule", "[proto]") {
+    PeerHealth h(HealthPolicy{1, 1000ms, 8000ms, 30000ms}, t0);
+    h.on_attempt_failed(t0, 0.0);
+    REQUIRE(h.state() == State::dead);
+    auto probe = h.next_attempt();
+    h.on_all_links_lost(t0 + 1s);
+    CHECK(h.state() == State::dead);
+    CHECK(h.next_attempt() == probe);
+    h.tick(t0 + 1h); // nothing to restore while DEAD
+    CHECK(h.retries_remaining() == 0);
+}
+
+TEST_CASE("PeerHealth: failures while linked floor at 1, the next one after a drop kills",
+          "[proto]") {
+    PeerHealth h(policy, t0); // 3 retries
+    h.on_linked(t0);
+    for (int i = 0; i < 5; ++i) {
+        h.on_attempt_failed(t0 + 1s, 0.0);
+        CHECK(h.state() == State::linked);
+    }
+    CHECK(h.retries_remaining() == 1);
+    h.on_all_links_lost(t0 + 2s); // up only 2 s: no refill
+    CHECK(h.state() == State::connecting);
+    CHECK(h.retries_remaining() == 1);
+    h.on_attempt_failed(t0 + 2s, 0.0);
+    CHECK(h.state() == State::dead);
+}
+
+TEST_CASE("PeerHealth: a second connection does not restart the stability clock", "[proto]") {
+    PeerHealth h(policy, t0);
+    h.on_attempt_failed(t0, 0.0);
+    h.on_linked(t0 + 1s);
+    h.on_linked(t0 + 20s); // another pool connection opened
+    h.tick(t0 + 31s);       // 30 s after the first link
+    CHECK(h.retries_remaining() == 3);
+}
+
+TEST_CASE("PeerHealth: linking resets the backoff exponent", "[proto]") {
+    PeerHealth h(HealthPolicy{10, 1000ms, 60000ms, 30000ms}, t0);
+    h.on_attempt_failed(t0, 0.0);
+    h.on_attempt_failed(t0, 0.0);
+    h.on_attempt_failed(t0, 0.0);
+    CHECK(h.next_attempt() == t0 + 4000ms);
+    h.on_linked(t0 + 5s);
+    CHECK(h.next_attempt() == t0 + 5s);
+    h.on_all_links_lost(t0 + 6s);
+    CHECK(h.next_attempt() == t0 + 6s); // reconnect at once
+    h.on_attempt_failed(t0 + 6s, 0.0);
+    CHECK(h.next_attempt() == t0 + 7s); // back to backoff_initial
+    CHECK(h.retries_remaining() == 6);
+}
+
+TEST_CASE("PeerHealth: revive resets the backoff and keeps a linked peer linked", "[proto]") {
+    PeerHealth h(HealthPolicy{10, 1000ms, 60000ms, 30000ms}, t0);
+    for (int i = 0; i < 4; ++i) {
+        h.on_attempt_failed(t0, 0.0);
+    }
+    h.revive(t0 + 1s);
+    CHECK(h.state() == State::connecting);
+    CHECK(h.retries_remaining() == 10);
+    h.on_attempt_failed(t0 + 1s, 0.0);
+    CHECK(h.next_attempt() == t0 + 2s); // initial again, not 16 s
+
+    PeerHealth linked(policy, t0);
+    linked.on_attempt_failed(t0, 0.0);
+    linked.on_linked(t0 + 1s);
+    linked.revive(t0 + 2s);
+    CHECK(linked.state() == State::linked);
+    CHECK(linked.retries_remaining() == 3);
 }

@@ -1,0 +1,87 @@
+// Independent TLS clients (plain OpenSSL, not the project's link code) with forged or wrong
+// certificates against a real lond: every one is refused, none gets an answer.
+
+#include <catch2/catch.hpp>
+
+#include "harness.hpp"
+#include "tls_client.hpp"
+
+using namespace it;
+
+namespace {
+
+/// A 2-host cluster where both hosts have certificates from the cluster CA, linked ssl once.
+struct TlsCluster {
+    Cluster c{hosts(2)};
+    std::filesystem::path forged;
+    TlsCluster() {
+        c.issue_certificate(0);
+        c.issue_certificate(1);
+        c.start_all();
+        forged = c.root() / "forged";
+        std::filesystem::create_directories(forged);
+    }
+    TlsAttempt as_host0(const std::filesystem::path& cert, const std::filesystem::path& key) const {
+        TlsAttempt a;
+        a.source_ip = c.address(0);
+        a.dest_ip = c.address(1);
+        a.client_id = c.id(0);
+        a.server_id = c.id(1);
+        a.cert = cert;
+        a.key = key;
+        a.ca = c.ca_dir() / "ca.pem";
+        return a;
+    }
+};
+
+} // namespace
+
+TEST_CASE("tls attacks: the genuine certificate works from an independent client",
+          "[integration][tls]") {
+    TlsCluster t;
+    auto certs = t.c.dir(0) / "certs";
+    // Control case: host 0's real certificate and key, so a refusal below means the forgery
+    // was caught, not that the client is broken.
+    CHECK(tls_attempt(t.as_host0(certs / "lonhostcert.pem", certs / "lonhostkey.pem")) ==
+          "reply:1 " + t.c.id(1)); // tag 1, then the reply
+}
+
+TEST_CASE("tls attacks: forged and wrong certificates are refused", "[integration][tls]") {
+    TlsCluster t;
+    make_rogue_ca(t.forged / "rogue");
+    // The right name from the wrong CA.
+    forge_certificate(t.forged / "rogue", t.forged, "rogue", t.c.id(0), "20240101000000Z",
+                      "20991231000000Z");
+    // The cluster CA's own signature, but for another host id.
+    forge_certificate(t.c.ca_dir(), t.forged, "otherid", t.c.id(1), "20240101000000Z",
+                      "20991231000000Z");
+    // The cluster CA, the right id, but expired.
+    forge_certificate(t.c.ca_dir(), t.forged, "expired", t.c.id(0), "20200101000000Z",
+                      "20210101000000Z");
+    for (const char* name : {"rogue", "otherid", "expired"}) {
+        INFO(name);
+        auto result = tls_attempt(t.as_host0(t.forged / (std::string(name) + ".pem"),
+                                             t.forged / (std::string(name) + ".key")));
+        CHECK(result.rfind("reply:", 0) != 0);
+    }
+    auto log = read_file(t.c.log_file(1, "lond"));
+    CHECK(log.find("TLS handshake with " + t.c.id(0)) != std::string::npos);
+    CHECK(log.find("expected '" + t.c.id(0) + "'") != std::string::npos);
+    // The genuine link still works.
+    CHECK(t.c.request(0, 1, "ping") == t.c.id(1));
+}
+
+TEST_CASE("tls attacks: plaintext injected after the init line is refused",
+          "[integration][tls]") {
+    TlsCluster t;
+    auto certs = t.c.dir(0) / "certs";
+    auto a = t.as_host0(certs / "lonhostcert.pem", certs / "lonhostkey.pem");
+    a.extra_plaintext = "1 ping\n";
+    CHECK(tls_attempt(a) == "refused:extra_data");
+}
+
+TEST_CASE("tls attacks: a client without a certificate gets no TLS link", "[integration][tls]") {
+    TlsCluster t;
+    auto a = t.as_host0("", "");
+    CHECK(tls_attempt(a).rfind("reply:", 0) != 0);
+}
