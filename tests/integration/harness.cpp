@@ -364,31 +364,26 @@ std::filesystem::path Cluster::log_file(int i, const char* daemon) const {
     return dir(i) / "log" / (std::string(daemon) + ".log");
 }
 
-void Cluster::start_lond(int i) {
-    auto& p = lond_[static_cast<std::size_t>(i)];
-    p = Process({lond_bin().string(), "--config", config(i).string(), "--foreground"},
-                dir(i) / "lond.out");
-    auto pidfile = run_dir(i) / "lond.pid";
+void Cluster::start_daemon(int i, const char* name) {
+    bool lond = std::string_view(name) == "lond";
+    auto& p = (lond ? lond_ : lonc_)[static_cast<std::size_t>(i)];
+    auto out = dir(i) / (std::string(name) + ".out");
+    p = Process({(lond ? lond_bin() : lonc_bin()).string(), "--config", config(i).string(),
+                 "--foreground"},
+                out);
+    // Ready once the daemon wrote its own pid into its pid file (after binding).
+    auto pidfile = run_dir(i) / (std::string(name) + ".pid");
     bool ready = wait_until(10s, [&] {
         return read_file(pidfile) == std::to_string(p.pid()) + "\n" || !alive(p.pid());
     });
     if (!ready || !alive(p.pid())) {
-        throw std::runtime_error("lond " + id(i) + " did not start: " + read_file(dir(i) / "lond.out"));
+        throw std::runtime_error(std::string(name) + " " + id(i) +
+                                 " did not start: " + read_file(out));
     }
 }
 
-void Cluster::start_lonc(int i) {
-    auto& p = lonc_[static_cast<std::size_t>(i)];
-    p = Process({lonc_bin().string(), "--config", config(i).string(), "--foreground"},
-                dir(i) / "lonc.out");
-    auto pidfile = run_dir(i) / "lonc.pid";
-    bool ready = wait_until(10s, [&] {
-        return read_file(pidfile) == std::to_string(p.pid()) + "\n" || !alive(p.pid());
-    });
-    if (!ready || !alive(p.pid())) {
-        throw std::runtime_error("lonc " + id(i) + " did not start: " + read_file(dir(i) / "lonc.out"));
-    }
-}
+void Cluster::start_lond(int i) { start_daemon(i, "lond"); }
+void Cluster::start_lonc(int i) { start_daemon(i, "lonc"); }
 
 void Cluster::start_all() {
     for (int i = 0; i < options_.hosts; ++i) {

@@ -169,6 +169,8 @@ public:
                         std::chrono::milliseconds timeout = 10s) const;
 
 private:
+    void start_daemon(int i, const char* name);
+
     ClusterOptions options_;
     TempDir tmp_;
     std::string net_;

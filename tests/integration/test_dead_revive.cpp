@@ -65,17 +65,33 @@ TEST_CASE("peer down: the title shows the retries counting down", "[integration]
     CHECK(wait_until(5s, [&] { return read_title(child) == connecting + "2"; }));
 }
 
-TEST_CASE("USR1 to the lonc parent revives a DEAD link at once", "[integration]") {
+namespace {
+
+/// Options where DEAD comes fast (2 retries) and the next probe is a minute away, so only
+/// an explicit revival can bring the link back within a test's deadline.
+ClusterOptions slow_probe() {
     ClusterOptions o = hosts(2);
     o.lonc_yaml = "{ retries: 2, backoff_initial: 100ms, backoff_max: 60s, request_timeout: 5s }";
-    Cluster c(o);
+    return o;
+}
+
+/// Links host 0 to host 1, stops host 1's lond until host 0's link is DEAD, starts it
+/// again; returns host 0's lonc child for host 1.
+pid_t dead_then_back(Cluster& c) {
     c.start_all();
     REQUIRE(c.request(0, 1, "ping") == c.id(1));
     pid_t child = c.lonc_child(0, 1);
     c.stop_lond(1);
     REQUIRE(wait_until(5s, [&] { return read_title(child).find(">>> DEAD !!!! <<<") != std::string::npos; }));
     c.start_lond(1);
-    // The next probe is a minute away; USR1 must not wait for it.
+    return child;
+}
+
+} // namespace
+
+TEST_CASE("USR1 to the lonc parent revives a DEAD link at once", "[integration]") {
+    Cluster c(slow_probe());
+    pid_t child = dead_then_back(c);
     ::kill(c.lonc_pid(0), SIGUSR1);
     CHECK(wait_until(5s, [&] {
         return read_title(child) == "lonc: " + c.id(1) + " Connection count: 1 Retries remaining: 2 (insecure)";
@@ -84,15 +100,8 @@ TEST_CASE("USR1 to the lonc parent revives a DEAD link at once", "[integration]"
 }
 
 TEST_CASE("an inbound connection from a DEAD peer revives the link to it", "[integration]") {
-    ClusterOptions o = hosts(2);
-    o.lonc_yaml = "{ retries: 2, backoff_initial: 100ms, backoff_max: 60s, request_timeout: 5s }";
-    Cluster c(o);
-    c.start_all();
-    REQUIRE(c.request(0, 1, "ping") == c.id(1));
-    pid_t child = c.lonc_child(0, 1);
-    c.stop_lond(1);
-    REQUIRE(wait_until(5s, [&] { return read_title(child).find(">>> DEAD !!!! <<<") != std::string::npos; }));
-    c.start_lond(1);
+    Cluster c(slow_probe());
+    pid_t child = dead_then_back(c);
     // Host 1 talks to host 0: host 0's lond sees it and wakes host 0's DEAD lonc child.
     REQUIRE(c.request(1, 0, "ping") == c.id(0));
     CHECK(wait_until(5s, [&] { return read_title(child).find("Connection count: 1") != std::string::npos; }));

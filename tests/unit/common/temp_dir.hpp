@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include "config.hpp"
+
 /// A private temporary folder for one test, removed with everything in it.
 class TempDir {
 public:
@@ -33,3 +35,20 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+/// Runs `load` (which may throw lon::ConfigError) and returns the error message with `dir`'s
+/// path shown as "DIR" (messages must not depend on the temp folder's name); "" when it loads.
+template <class Load>
+std::string config_error(const TempDir& dir, Load load) {
+    try {
+        load();
+    } catch (const lon::ConfigError& e) {
+        std::string msg = e.what();
+        auto at = msg.find(dir.path().string());
+        if (at != std::string::npos) {
+            msg.replace(at, dir.path().string().size(), "DIR");
+        }
+        return msg;
+    }
+    return "";
+}

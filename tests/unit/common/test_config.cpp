@@ -17,18 +17,7 @@ const char* hosts_yaml = R"(hosts:
 std::string error_of(const std::string& config_text, const std::string& hosts = hosts_yaml) {
     TempDir dir;
     dir.write("hosts.yaml", hosts);
-    try {
-        (void)lon::load_config(dir.write("lonlink.yaml", config_text));
-    } catch (const lon::ConfigError& e) {
-        std::string msg = e.what();
-        // Make the message independent of the temp folder's name.
-        auto at = msg.find(dir.path().string());
-        if (at != std::string::npos) {
-            msg.replace(at, dir.path().string().size(), "DIR");
-        }
-        return msg;
-    }
-    return "";
+    return config_error(dir, [&] { (void)lon::load_config(dir.write("lonlink.yaml", config_text)); });
 }
 
 } // namespace

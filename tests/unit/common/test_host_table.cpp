@@ -12,17 +12,7 @@ namespace {
 /// ("" when it loads).
 std::string hosts_error(const std::string& text) {
     TempDir dir;
-    try {
-        (void)lon::load_host_table(dir.write("hosts.yaml", text));
-    } catch (const lon::ConfigError& e) {
-        std::string msg = e.what();
-        auto at = msg.find(dir.path().string());
-        if (at != std::string::npos) {
-            msg.replace(at, dir.path().string().size(), "DIR");
-        }
-        return msg;
-    }
-    return "";
+    return config_error(dir, [&] { (void)lon::load_host_table(dir.write("hosts.yaml", text)); });
 }
 
 } // namespace
