@@ -170,3 +170,36 @@ TEST_CASE("seed scenario without a reload: plaintext links upgrade by themselves
         CHECK(c.request(from, to, "ping") == c.id(to));
     }
 }
+
+TEST_CASE("tls: an encrypted key with tls.key_passphrase_file links ssl", "[integration][tls]") {
+    ClusterOptions o = hosts(2);
+    o.extra_yaml = "tls: { key_passphrase_file: passphrase.txt }\n";
+    Cluster c(o);
+    for (int i = 0; i < 2; ++i) {
+        std::ofstream(c.dir(i) / "passphrase.txt") << "correct horse battery staple\n";
+        std::filesystem::permissions(c.dir(i) / "passphrase.txt", std::filesystem::perms::owner_read);
+        c.issue_certificate(i);
+    }
+    CHECK(read_file(c.dir(0) / "certs" / "lonhostkey.pem").find("ENCRYPTED") != std::string::npos);
+    c.start_all();
+    CHECK(c.request(0, 1, "ping") == c.id(1));
+    CHECK(wait_until(5s, [&] { return title_is(c.lonc_child(0, 1), linked_title(c, 1, 3, "ssl")); }));
+}
+
+TEST_CASE("tls: a reload with a broken key keeps the old credentials", "[integration][tls]") {
+    Cluster c(hosts(2));
+    c.issue_certificate(0);
+    c.issue_certificate(1);
+    c.start_all();
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    auto key = c.dir(0) / "certs" / "lonhostkey.pem";
+    std::filesystem::permissions(key, std::filesystem::perms::others_read, std::filesystem::perm_options::add);
+    c.reload(0);
+    CHECK(wait_until(5s, [&] {
+        return read_file(c.log_file(0, "lonc")).find("TLS credentials unusable, keeping the previous ones") !=
+               std::string::npos;
+    }));
+    // Still ssl, still working, through the reload.
+    CHECK(c.request(0, 1, "ping") == c.id(1));
+    CHECK(wait_until(5s, [&] { return title_is(c.lonc_child(0, 1), linked_title(c, 1, 3, "ssl")); }));
+}
