@@ -41,6 +41,17 @@ void PeerServer::start() {
     do_receive();
 }
 
+const link::TlsCredentials* PeerServer::tls() {
+    if (tls_ && std::time(nullptr) >= tls_->not_after) {
+        spdlog::warn("our certificate has expired; reloading credentials");
+        load_tls();
+        if (tls_ && std::time(nullptr) >= tls_->not_after) {
+            tls_.reset(); // the files on disk hold the same expired certificate
+        }
+    }
+    return tls_ ? &*tls_ : nullptr;
+}
+
 void PeerServer::load_tls() {
     auto loaded = link::load_tls_credentials(config_);
     if (!loaded.error.empty()) {

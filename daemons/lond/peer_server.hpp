@@ -29,10 +29,9 @@ public:
     [[nodiscard]] asio::io_context& io() { return io_; }
     [[nodiscard]] const Config& config() const { return config_; }
     [[nodiscard]] const std::string& peer() const { return peer_; }
-    /// Our usable TLS credentials, or nullptr (no certificate, or it expired).
-    [[nodiscard]] const link::TlsCredentials* tls() const {
-        return tls_ ? &*tls_ : nullptr;
-    }
+    /// Our usable TLS credentials, or nullptr (no certificate, or it expired: an expired
+    /// certificate is dropped here, the moment it would be used).
+    [[nodiscard]] const link::TlsCredentials* tls();
 
     void on_session_linked(Session& session);
     void on_session_closed(Session& session);

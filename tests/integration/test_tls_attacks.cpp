@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <ctime>
+
 #include "harness.hpp"
 #include "tls_client.hpp"
 
@@ -84,4 +86,36 @@ TEST_CASE("tls attacks: a client without a certificate gets no TLS link", "[inte
     TlsCluster t;
     auto a = t.as_host0("", "");
     CHECK(tls_attempt(a).rfind("reply:", 0) != 0);
+}
+
+TEST_CASE("tls: a peer certificate that expires while linked does not stay in use",
+          "[integration][tls]") {
+    Cluster c(hosts(2));
+    c.issue_certificate(0);
+    c.issue_certificate(1);
+    // Replace host 1's certificate by one from the cluster CA that expires in a few seconds.
+    auto soon = std::time(nullptr) + 12;
+    char end[32];
+    std::strftime(end, sizeof end, "%Y%m%d%H%M%SZ", std::gmtime(&soon));
+    auto certs = c.dir(1) / "certs";
+    forge_certificate(c.ca_dir(), c.root() / "forged", "short", c.id(1), "20240101000000Z", end);
+    std::filesystem::copy_file(c.root() / "forged" / "short.pem", certs / "lonhostcert.pem",
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(c.root() / "forged" / "short.key", certs / "lonhostkey.pem",
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::permissions(certs / "lonhostkey.pem", std::filesystem::perms::owner_read |
+                                                               std::filesystem::perms::owner_write);
+    c.start_all();
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    pid_t child = c.lonc_child(0, 1);
+    REQUIRE(wait_until(5s, [&] { return read_title(child).find("(ssl)") != std::string::npos; }));
+    // Once it has expired, host 0 drops the link; host 1 has no usable certificate left and
+    // host 0 is pinned, so nothing links again, in ssl or otherwise.
+    CHECK(wait_until(25s, [&] {
+        return read_file(c.log_file(0, "lonc")).find(c.id(1) + "'s certificate has expired") !=
+               std::string::npos;
+    }));
+    CHECK(wait_until(5s, [&] { return read_title(child).find("Connection count") == std::string::npos; }));
+    CHECK(c.request(0, 1, "ping") == "con_lost");
+    CHECK(read_title(child).find("(insecure)") == std::string::npos);
 }
