@@ -108,4 +108,36 @@ bool write_file_atomic(const std::filesystem::path& path, std::string_view conte
     return true;
 }
 
+bool write_file_durable(const std::filesystem::path& path, std::string_view content) {
+    std::string tmp = path.string() + ".tmp." + std::to_string(::getpid());
+    {
+        UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        if (!fd) {
+            return false;
+        }
+        std::size_t off = 0;
+        while (off < content.size()) {
+            ssize_t n = ::write(fd.get(), content.data() + off, content.size() - off);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                ::unlink(tmp.c_str());
+                return false;
+            }
+            off += static_cast<std::size_t>(n);
+        }
+        if (::fsync(fd.get()) != 0) {
+            ::unlink(tmp.c_str());
+            return false;
+        }
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        return false;
+    }
+    UniqueFd dir(::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    return dir && ::fsync(dir.get()) == 0;
+}
+
 } // namespace lon

@@ -38,3 +38,11 @@ private:
 bool write_file_atomic(const std::filesystem::path& path, std::string_view content);
 
 } // namespace lon
+
+namespace lon {
+
+/// Like write_file_atomic, but durable: the data and the rename are fsync'ed (file, then its
+/// folder) before it returns true, so the file survives a crash or power loss.
+bool write_file_durable(const std::filesystem::path& path, std::string_view content);
+
+} // namespace lon

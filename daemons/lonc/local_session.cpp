@@ -40,16 +40,22 @@ void LocalSession::complete(std::uint64_t seq, std::string_view reply) {
 
 void LocalSession::on_line(std::string line) {
     std::uint64_t seq = reserve();
+    std::weak_ptr<LocalSession> weak = weak_from_this();
+    auto done = [weak, seq](std::string_view reply) {
+        if (auto self = weak.lock()) {
+            self->complete(seq, reply);
+        }
+    };
+    constexpr std::string_view critical = "lonc:critical:";
+    if (line.rfind(critical, 0) == 0) {
+        child_.submit_critical(line.substr(critical.size()), done);
+        return;
+    }
     if (line.rfind("lonc:", 0) == 0) {
         complete(seq, child_.local_command(line));
         return;
     }
-    std::weak_ptr<LocalSession> weak = weak_from_this();
-    child_.submit(std::move(line), [weak, seq](std::string_view reply) {
-        if (auto self = weak.lock()) {
-            self->complete(seq, reply);
-        }
-    });
+    child_.submit(std::move(line), done);
 }
 
 void LocalSession::on_too_long() {

@@ -74,6 +74,7 @@ void OutboundConn::on_line(std::string line) {
     }
     RequestPtr request = std::move(it->second);
     in_flight_.erase(it);
+    request->from_peer = !request->finished();
     request->finish(tagged->body);
     owner_.on_reply(*this);
 }

@@ -78,7 +78,15 @@ void Parent::start() {
     }
     handle_signals();
     for (auto& [peer, slot] : slots_) {
-        watch(*slot);
+        // Durable requests spooled before a restart are delivered without waiting for a client.
+        std::error_code ec;
+        auto spool = config_.paths.spool_dir / peer;
+        if (std::filesystem::is_directory(spool, ec) &&
+            !std::filesystem::is_empty(spool, ec)) {
+            spawn(*slot);
+        } else {
+            watch(*slot);
+        }
     }
     update_title();
 }

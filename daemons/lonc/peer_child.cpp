@@ -5,6 +5,10 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -14,6 +18,7 @@
 #include "log.hpp"
 #include "net.hpp"
 #include "outbound_conn.hpp"
+#include "critical.hpp"
 #include "pid_file.hpp"
 #include "pin_store.hpp"
 #include "proctitle.hpp"
@@ -204,13 +209,97 @@ std::string PeerChild::local_command(const std::string& line) {
     if (line == "lonc:status") {
         return status_json();
     }
-    if (line.rfind("lonc:critical:", 0) == 0) {
-        // Durable (spooled) requests are not implemented yet: say honestly that this one
-        // was not spooled rather than pretend.
-        spdlog::warn("lonc:critical requests are not supported yet; answered con_failed");
-        return std::string(proto::replies::con_failed);
-    }
     return "error:unknown_lonc_command";
+}
+
+std::filesystem::path PeerChild::spool_dir() const {
+    return config_.paths.spool_dir / peer_;
+}
+
+void PeerChild::submit_critical(std::string request, PendingRequest::Done done) {
+    last_activity_ = clock::now();
+    // Ids sort by time, so the spool is flushed oldest first; pid and counter keep them unique.
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    std::string id = fmt::format("{:015d}-{}-{}", ms, ::getpid(), ++critical_counter_);
+    std::error_code ec;
+    std::filesystem::create_directories(spool_dir(), ec);
+    if (ec || !write_file_durable(spool_dir() / id, request)) {
+        spdlog::error("cannot spool a durable request in {}: {}", spool_dir().string(),
+                      ec ? ec.message() : std::strerror(errno));
+        done(proto::replies::con_failed);
+        return;
+    }
+    ++spooled_;
+    if (stopping_ || health_.state() == proto::PeerHealth::State::dead) {
+        done(proto::replies::con_delayed);
+        return;
+    }
+    // Linked or about to be: queue it like any request. If the link fails first, the client
+    // hears con_delayed (it stays spooled) and the spool is flushed once a link is up.
+    send_critical(id, request, std::move(done));
+}
+
+void PeerChild::send_critical(const std::string& id, const std::string& request,
+                              PendingRequest::Done client_done) {
+    critical_in_flight_.insert(id);
+    auto req = std::make_shared<PendingRequest>(proto::format_critical(id, request),
+                                                clock::now() + config_.lonc.request_timeout,
+                                                nullptr);
+    std::weak_ptr<PendingRequest> weak = req;
+    req->done = [this, id, weak, client_done](std::string_view reply) {
+        critical_in_flight_.erase(id);
+        auto self = weak.lock();
+        if (self && self->from_peer) {
+            std::error_code ec;
+            std::filesystem::remove(spool_dir() / id, ec);
+            spooled_ = spooled_ > 0 ? spooled_ - 1 : 0;
+            if (client_done) {
+                client_done(reply);
+            }
+        } else if (client_done) {
+            client_done(proto::replies::con_delayed); // still spooled: delivered later
+        }
+    };
+    queue_.push_back(std::move(req));
+    pump();
+}
+
+void PeerChild::flush_spool() {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(spool_dir(), ec)) {
+        spooled_ = 0;
+        return;
+    }
+    std::vector<std::string> ids;
+    for (const auto& e : std::filesystem::directory_iterator(spool_dir(), ec)) {
+        auto name = e.path().filename().string();
+        if (proto::valid_critical_id(name)) {
+            ids.push_back(name);
+        }
+    }
+    spooled_ = ids.size();
+    bool linked = std::any_of(conns_.begin(), conns_.end(),
+                              [](const auto& c) { return c->linked() && !c->retired(); });
+    if (!linked || ids.empty()) {
+        return;
+    }
+    std::sort(ids.begin(), ids.end());
+    for (const auto& id : ids) {
+        if (critical_in_flight_.size() >= 64) {
+            break;
+        }
+        if (critical_in_flight_.count(id) > 0) {
+            continue;
+        }
+        std::ifstream in(spool_dir() / id);
+        std::string request((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (in.bad()) {
+            continue;
+        }
+        send_critical(id, request, nullptr);
+    }
 }
 
 int PeerChild::linked_count() const {
@@ -313,6 +402,7 @@ void PeerChild::on_linked(OutboundConn& conn) {
     if (conn.mode() == proto::Mode::ssl) {
         retire_links(true, "an ssl link replaces it");
     }
+    next_flush_ = {}; // deliver what was spooled while the peer was away
     if (conn.mode() == proto::Mode::ssl &&
         !link::pin(config_.paths.state_dir, peer_, conn.peer_subject())) {
         spdlog::error("cannot record the ssl pin for {} under {}", peer_,
@@ -402,6 +492,10 @@ void PeerChild::tick() {
     check_certificates(now);
     expire_requests(now);
     try_upgrade(now);
+    if (now >= next_flush_) {
+        next_flush_ = now + std::chrono::seconds(1);
+        flush_spool();
+    }
     auto conns = conns_;
     for (const auto& c : conns) {
         if (c->retired() && c->linked() && c->in_flight() == 0) {
@@ -446,7 +540,7 @@ void PeerChild::send_keepalives(clock::time_point now) {
 
 /// Idle: no local client, nothing queued or in flight, no local activity for idle_timeout.
 bool PeerChild::idle(clock::time_point now) const {
-    if (!locals_.empty() || !queue_.empty()) {
+    if (!locals_.empty() || !queue_.empty() || spooled_ > 0) {
         return false;
     }
     for (const auto& c : conns_) {
@@ -494,7 +588,8 @@ std::string PeerChild::status_json() const {
            ",\"retries_remaining\":" + std::to_string(health_.retries_remaining()) +
            ",\"mode\":" + (linked > 0 ? json_string(insecure ? "insecure" : "ssl") : "null") +
            ",\"queued\":" + std::to_string(queue_.size()) +
-           ",\"in_flight\":" + std::to_string(in_flight) + ",\"next_probe_s\":" + next_probe +
+           ",\"in_flight\":" + std::to_string(in_flight) + ",\"spooled\":" + std::to_string(spooled_) +
+           ",\"next_probe_s\":" + next_probe +
            ",\"pinned\":" + (link::is_pinned(config_.paths.state_dir, peer_) ? "true" : "false") +
            ",\"own_cert_days_left\":" + (tls_ ? std::to_string(tls_->days_left(wall)) : "null") +
            ",\"peer_subject\":" + peer_subject + ",\"peer_cert_days_left\":" + peer_days +

@@ -56,8 +56,11 @@ public:
     void on_local_closed(LocalSession& session);
     /// Queues a request for the peer; `done` gets the reply or con_lost, exactly once.
     void submit(std::string line, PendingRequest::Done done);
-    /// Answers a "lonc:..." line.
+    /// Answers a "lonc:..." line other than lonc:critical.
     [[nodiscard]] std::string local_command(const std::string& line);
+    /// lonc:critical:<request>: spools it durably (con_failed if that fails), then answers the
+    /// peer's reply, or con_delayed when it cannot be delivered now (it will be, later).
+    void submit_critical(std::string request, PendingRequest::Done done);
 
     // From links.
     void on_linked(OutboundConn& conn);
@@ -88,6 +91,11 @@ private:
     /// While a link is plaintext and we have a certificate, try ssl again now and then: the
     /// peer may have gained a certificate since (the seed scenario converges by itself).
     void try_upgrade(clock::time_point now);
+    /// Sends spooled durable requests that are not in flight (oldest first).
+    void flush_spool();
+    void send_critical(const std::string& id, const std::string& request,
+                       PendingRequest::Done client_done);
+    [[nodiscard]] std::filesystem::path spool_dir() const;
 
     asio::io_context& io_;
     Config config_;
@@ -102,6 +110,10 @@ private:
     std::uint64_t tls_generation_ = 0;
     clock::time_point next_expiry_warning_{};
     clock::time_point next_upgrade_{};
+    clock::time_point next_flush_{};
+    std::set<std::string> critical_in_flight_;
+    std::size_t spooled_ = 0; ///< files in the spool at the last look
+    std::uint64_t critical_counter_ = 0;
     std::vector<std::shared_ptr<OutboundConn>> conns_;
     std::deque<RequestPtr> queue_;
     std::set<LocalSession*> locals_;

@@ -23,6 +23,7 @@ struct PendingRequest {
     std::chrono::steady_clock::time_point deadline;
     Done done;
     bool internal; ///< a keepalive ping of ours, not a client's request
+    bool from_peer = false; ///< the reply came from the peer (not con_lost made by lonc)
 
     [[nodiscard]] bool finished() const { return !done; }
     void finish(std::string_view reply) {

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "critical.hpp"
+#include "critical_log.hpp"
 #include "message.hpp"
 #include "replies.hpp"
 #include "unix_request.hpp"
@@ -50,6 +52,20 @@ void forward_to_handler(const CommandContext& ctx, std::string_view request, Rep
 
 void dispatch(const CommandContext& ctx, std::string_view request, ReplyFn reply) {
     std::string_view command = proto::command_of(request);
+    if (command == "critical") {
+        auto critical = proto::parse_critical(request);
+        if (!critical) {
+            reply(std::string(proto::replies::bad_request));
+            return;
+        }
+        // The inner request goes through the same checks (insecure gate included) once.
+        std::string inner(critical->request);
+        ctx.critical.run_once(
+            std::string(critical->id),
+            [ctx, inner](CriticalLog::ReplyFn done) { dispatch(ctx, inner, std::move(done)); },
+            std::move(reply));
+        return;
+    }
     constexpr std::string_view builtins[] = {"ping", "pong", "echo", "time", "load", "version"};
     bool builtin = std::find(std::begin(builtins), std::end(builtins), command) != std::end(builtins);
     if (!builtin && !ctx.config.lond.handler) {

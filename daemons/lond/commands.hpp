@@ -12,11 +12,14 @@
 namespace lon::lond {
 
 /// What a command handler may use: borrowed from the peer server for one request.
+class CriticalLog;
+
 struct CommandContext {
     asio::io_context& io;
     const Config& config;
     const std::string& peer;
     proto::Mode mode;
+    CriticalLog& critical; ///< durable requests already run for this peer
 };
 
 using ReplyFn = std::function<void(std::string reply)>;

@@ -29,7 +29,7 @@ std::filesystem::path status_path(const Config& cfg, const std::string& peer) {
 
 PeerServer::PeerServer(asio::io_context& io, Config config, std::string peer, UniqueFd channel)
     : io_(io), config_(std::move(config)), peer_(std::move(peer)), channel_(io, channel.release()),
-      signals_(io) {}
+      signals_(io), critical_(config_.paths.state_dir / "critical" / peer_) {}
 
 void PeerServer::start() {
     load_tls();

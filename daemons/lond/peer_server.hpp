@@ -11,6 +11,7 @@
 #include <asio.hpp>
 
 #include "config.hpp"
+#include "critical_log.hpp"
 #include "tls_credentials.hpp"
 #include "unique_fd.hpp"
 
@@ -33,6 +34,8 @@ public:
     /// certificate is dropped here, the moment it would be used).
     [[nodiscard]] const link::TlsCredentials* tls();
 
+    [[nodiscard]] CriticalLog& critical() { return critical_; }
+
     void on_session_linked(Session& session);
     void on_session_closed(Session& session);
 
@@ -52,6 +55,7 @@ private:
     asio::posix::stream_descriptor channel_;
     asio::signal_set signals_;
     std::optional<link::TlsCredentials> tls_;
+    CriticalLog critical_;
     std::set<Session*> linked_;
     std::string last_title_;
     bool stopping_ = false;

@@ -118,7 +118,7 @@ void Session::serve(const std::string& line) {
         return;
     }
     std::uint64_t tag = tagged->tag;
-    CommandContext ctx{server_.io(), server_.config(), server_.peer(), mode_};
+    CommandContext ctx{server_.io(), server_.config(), server_.peer(), mode_, server_.critical()};
     dispatch(ctx, tagged->body, [self = shared_from_this(), tag](std::string reply) {
         self->send(proto::format_tagged(tag, reply));
     });
