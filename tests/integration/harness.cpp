@@ -1,12 +1,15 @@
 #include "harness.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <iterator>
+#include <sstream>
 #include <stdexcept>
 
 #include <arpa/inet.h>
@@ -23,8 +26,8 @@ namespace {
 
 std::filesystem::path from_env(const char* name, const char* fallback) {
     const char* v = std::getenv(name);
-    return std::filesystem::absolute((v != nullptr && *v != '\0') ? std::filesystem::path(v)
-                                                                 : std::filesystem::path(fallback));
+    return std::filesystem::absolute(
+        (v != nullptr && *v != '\0') ? std::filesystem::path(v) : std::filesystem::path(fallback));
 }
 
 /// Reads into `buf` until it holds a '\n' or the deadline passes; false on EOF/timeout.
@@ -45,6 +48,9 @@ bool read_until_newline(int fd, std::string& buf, std::chrono::milliseconds time
         }
         char chunk[65536];
         ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
         if (n <= 0) {
             return false;
         }
@@ -63,11 +69,19 @@ std::optional<std::string> take_line(std::string& buf) {
     return line;
 }
 
+/// Writes everything, waiting (bounded) while the socket is full: a pipelined burst can be
+/// larger than the socket buffer while the reader is busy answering.
 void send_all(int fd, const std::string& bytes) {
     std::size_t off = 0;
-    while (off < bytes.size()) {
+    auto deadline = Clock::now() + 30s;
+    while (off < bytes.size() && Clock::now() < deadline) {
         ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            pollfd p{fd, POLLOUT, 0};
+            ::poll(&p, 1, 50);
             continue;
         }
         if (n <= 0) {
@@ -77,12 +91,24 @@ void send_all(int fd, const std::string& bytes) {
     }
 }
 
+/// The state letter and parent pid from /proc/<pid>/stat, or nullopt.
+std::optional<std::pair<char, pid_t>> stat_of(pid_t pid) {
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 4 >= stat.size()) {
+        return std::nullopt;
+    }
+    // After "(comm) " come the state and the parent pid.
+    char state = stat[close + 2];
+    long ppid = std::strtol(stat.c_str() + close + 4, nullptr, 10);
+    return std::make_pair(state, static_cast<pid_t>(ppid));
+}
+
 std::atomic<int> cluster_counter{0};
 
 } // namespace
 
-bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& pred) {
-    auto deadline = Clock::now() + timeout;
+bool wait_until(Clock::time_point deadline, const std::function<bool()>& pred) {
     for (;;) {
         if (pred()) {
             return true;
@@ -94,48 +120,102 @@ bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& 
     }
 }
 
-std::filesystem::path lond_bin() { return from_env("LONLINK_LOND", "daemons/lond/lond"); }
-std::filesystem::path lonc_bin() { return from_env("LONLINK_LONC", "daemons/lonc/lonc"); }
+bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& pred) {
+    return wait_until(Clock::now() + timeout, pred);
+}
+
+std::filesystem::path lond_bin() {
+    return from_env("LONLINK_LOND", "daemons/lond/lond");
+}
+std::filesystem::path lonc_bin() {
+    return from_env("LONLINK_LONC", "daemons/lonc/lonc");
+}
 std::filesystem::path lonreply_bin() {
     return from_env("LONLINK_LONREPLY", "daemons/lonreply/lonreply");
 }
-std::filesystem::path scripts_dir() { return from_env("LONLINK_SCRIPTS", "../scripts"); }
+std::filesystem::path scripts_dir() {
+    return from_env("LONLINK_SCRIPTS", "../scripts");
+}
 
 std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Plain read(2): /proc files of a process that exits meanwhile fail with ESRCH, which
+    // must read as "gone" (empty), not throw as std::ifstream does.
+    std::string text;
+    lon::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        return text;
+    }
+    char chunk[8192];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n < 0 ? std::string() : text;
+        }
+        text.append(chunk, static_cast<std::size_t>(n));
+    }
 }
 
 std::string read_title(pid_t pid) {
-    std::string s = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-    for (char& c : s) {
-        if (c == '\0') {
-            c = ' ';
-        }
+    if (pid <= 0) {
+        return {};
     }
-    while (!s.empty() && s.back() == ' ') {
+    std::string s = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+    while (!s.empty() && (s.back() == '\0' || s.back() == ' ')) {
         s.pop_back();
     }
+    std::replace(s.begin(), s.end(), '\0', ' ');
     return s;
+}
+
+std::string await_title_if(const std::function<pid_t()>& find,
+                           const std::function<bool(const std::string&)>& pred,
+                           std::chrono::milliseconds timeout) {
+    std::string last;
+    wait_until(timeout, [&] {
+        last = read_title(find());
+        return pred(last);
+    });
+    return last;
+}
+
+std::string await_title(const std::function<pid_t()>& find, const std::string& expected,
+                        std::chrono::milliseconds timeout) {
+    return await_title_if(
+        find, [&](const std::string& t) { return t == expected; }, timeout);
+}
+
+std::string await_title(pid_t pid, const std::string& expected, std::chrono::milliseconds timeout) {
+    return await_title([pid] { return pid; }, expected, timeout);
 }
 
 std::vector<pid_t> children_of(pid_t parent) {
     std::vector<pid_t> out;
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    if (parent <= 0) {
+        return out;
+    }
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
         std::string name = e.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) {
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
             continue;
         }
-        std::string stat = read_file(e.path() / "stat");
-        auto close = stat.rfind(')');
-        if (close == std::string::npos || close + 4 >= stat.size()) {
-            continue;
+        auto pid = static_cast<pid_t>(std::stol(name));
+        auto st = stat_of(pid);
+        if (st && st->second == parent && st->first != 'Z') {
+            out.push_back(pid);
         }
-        // After "(comm) " come the state and the parent pid.
-        char state = stat[close + 2];
-        long ppid = std::strtol(stat.c_str() + close + 4, nullptr, 10);
-        if (ppid == parent && state != 'Z') {
-            out.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    return out;
+}
+
+std::vector<pid_t> descendants_of(pid_t pid) {
+    std::vector<pid_t> out = children_of(pid);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        for (pid_t k : children_of(out[i])) {
+            out.push_back(k);
         }
     }
     return out;
@@ -145,36 +225,258 @@ bool alive(pid_t pid) {
     if (pid <= 0 || ::kill(pid, 0) != 0) {
         return false;
     }
-    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    auto close = stat.rfind(')');
-    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+    auto st = stat_of(pid);
+    return st && st->first != 'Z';
 }
 
-Process::Process(const std::vector<std::string>& argv, const std::filesystem::path& output) {
+std::optional<pid_t> read_pid_file(const std::filesystem::path& path) {
+    std::string text = read_file(path);
+    if (text.empty() || std::isdigit(static_cast<unsigned char>(text[0])) == 0) {
+        return std::nullopt;
+    }
+    long v = std::strtol(text.c_str(), nullptr, 10);
+    if (v <= 0) {
+        return std::nullopt;
+    }
+    return static_cast<pid_t>(v);
+}
+
+bool file_has_line_with(const std::filesystem::path& path, const std::vector<std::string>& parts) {
+    std::istringstream in(read_file(path));
+    for (std::string line; std::getline(in, line);) {
+        if (std::all_of(parts.begin(), parts.end(),
+                        [&](const std::string& p) { return line.find(p) != std::string::npos; })) {
+            return true;
+        }
+    }
+    return false;
+}
+
+namespace title {
+
+std::string lonc_parent(const std::string& own_id, int links) {
+    return "lonc: parent " + own_id + " links: " + std::to_string(links);
+}
+std::string lonc_connecting(const std::string& peer, int retries) {
+    return "lonc: " + peer + " Connecting Retries remaining: " + std::to_string(retries);
+}
+std::string lonc_linked(const std::string& peer, int connections, int retries,
+                        const std::string& mode) {
+    return "lonc: " + peer + " Connection count: " + std::to_string(connections) +
+           " Retries remaining: " + std::to_string(retries) + " (" + mode + ")";
+}
+std::string lonc_dead_prefix(const std::string& peer) {
+    return "lonc: " + peer + " >>> DEAD !!!! <<< next probe in ";
+}
+bool is_lonc_dead(const std::string& t, const std::string& peer) {
+    std::string prefix = lonc_dead_prefix(peer);
+    if (t.rfind(prefix, 0) != 0 || t.size() < prefix.size() + 2 || t.back() != 's') {
+        return false;
+    }
+    std::string secs = t.substr(prefix.size(), t.size() - prefix.size() - 1);
+    return secs.find_first_not_of("0123456789") == std::string::npos;
+}
+std::string lond_parent(const std::string& own_id, const std::string& address, int peers) {
+    return "lond: parent " + own_id + " listening " + address + ":" + std::to_string(lon_port) +
+           " peers: " + std::to_string(peers);
+}
+std::string lond_child(const std::string& peer, int connections, const std::string& mode) {
+    return "lond: " + peer + " Connection count: " + std::to_string(connections) + " (" + mode +
+           ")";
+}
+
+} // namespace title
+
+namespace {
+
+/// A small JSON reader: enough to check the shape of a status line, not a general parser.
+class JsonScan {
+  public:
+    explicit JsonScan(std::string_view t) : t_(t) {}
+
+    std::optional<std::map<std::string, std::string>> object() {
+        std::map<std::string, std::string> out;
+        ws();
+        if (!eat('{')) {
+            return std::nullopt;
+        }
+        ws();
+        if (eat('}')) {
+            return end(std::move(out));
+        }
+        for (;;) {
+            ws();
+            auto k = string();
+            ws();
+            if (!k || !eat(':')) {
+                return std::nullopt;
+            }
+            ws();
+            std::size_t from = i_;
+            if (!value()) {
+                return std::nullopt;
+            }
+            auto key = k->substr(1, k->size() - 2);
+            out[key] = std::string(t_.substr(from, i_ - from));
+            ws();
+            if (eat('}')) {
+                return end(std::move(out));
+            }
+            if (!eat(',')) {
+                return std::nullopt;
+            }
+        }
+    }
+
+  private:
+    std::optional<std::map<std::string, std::string>> end(std::map<std::string, std::string> m) {
+        ws();
+        if (i_ != t_.size()) {
+            return std::nullopt;
+        }
+        return m;
+    }
+    void ws() {
+        while (i_ < t_.size() &&
+               (t_[i_] == ' ' || t_[i_] == '\t' || t_[i_] == '\r' || t_[i_] == '\n')) {
+            ++i_;
+        }
+    }
+    bool eat(char c) {
+        if (i_ < t_.size() && t_[i_] == c) {
+            ++i_;
+            return true;
+        }
+        return false;
+    }
+    std::optional<std::string> string() {
+        std::size_t from = i_;
+        if (!eat('"')) {
+            return std::nullopt;
+        }
+        while (i_ < t_.size() && t_[i_] != '"') {
+            if (static_cast<unsigned char>(t_[i_]) < 0x20) {
+                return std::nullopt;
+            }
+            i_ += (t_[i_] == '\\') ? 2 : 1;
+        }
+        if (!eat('"')) {
+            return std::nullopt;
+        }
+        return std::string(t_.substr(from, i_ - from));
+    }
+    bool literal(std::string_view w) {
+        if (t_.substr(i_, w.size()) == w) {
+            i_ += w.size();
+            return true;
+        }
+        return false;
+    }
+    bool number() {
+        std::size_t from = i_;
+        eat('-');
+        while (i_ < t_.size() &&
+               (std::isdigit(static_cast<unsigned char>(t_[i_])) != 0 || t_[i_] == '.' ||
+                t_[i_] == 'e' || t_[i_] == 'E' || t_[i_] == '+' || t_[i_] == '-')) {
+            ++i_;
+        }
+        return i_ > from && std::isdigit(static_cast<unsigned char>(t_[i_ - 1])) != 0;
+    }
+    bool value() {
+        if (i_ >= t_.size()) {
+            return false;
+        }
+        char c = t_[i_];
+        if (c == '"') {
+            return string().has_value();
+        }
+        if (c == '{' || c == '[') {
+            char close = c == '{' ? '}' : ']';
+            ++i_;
+            ws();
+            if (eat(close)) {
+                return true;
+            }
+            for (;;) {
+                ws();
+                if (c == '{') {
+                    ws();
+                    if (!string()) {
+                        return false;
+                    }
+                    ws();
+                    if (!eat(':')) {
+                        return false;
+                    }
+                    ws();
+                }
+                if (!value()) {
+                    return false;
+                }
+                ws();
+                if (eat(close)) {
+                    return true;
+                }
+                if (!eat(',')) {
+                    return false;
+                }
+            }
+        }
+        return literal("null") || literal("true") || literal("false") || number();
+    }
+
+    std::string_view t_;
+    std::size_t i_ = 0;
+};
+
+} // namespace
+
+std::optional<std::map<std::string, std::string>> parse_json_object(std::string_view text) {
+    return JsonScan(text).object();
+}
+
+namespace {
+
+pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& out,
+            const std::filesystem::path& err) {
     std::vector<std::string> args = argv;
     std::vector<char*> cargv;
     for (auto& a : args) {
         cargv.push_back(a.data());
     }
     cargv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-        int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-        }
-        int null = ::open("/dev/null", O_RDONLY);
-        if (null >= 0) {
-            ::dup2(null, 0);
+    // Everything the child needs is prepared before fork: after it only async-signal-safe
+    // calls until exec.
+    std::string out_path = out.string();
+    std::string err_path = err.string();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int e = err_path == out_path
+                    ? o
+                    : ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (o < 0 || e < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(o, 1) < 0 ||
+            ::dup2(e, 2) < 0) {
+            ::_exit(126);
         }
         ::execv(cargv[0], cargv.data());
         ::_exit(127);
     }
-    if (pid_ < 0) {
+    if (pid < 0) {
         throw std::runtime_error("fork failed");
     }
+    return pid;
 }
+
+} // namespace
+
+Process::Process(const std::vector<std::string>& argv, const std::filesystem::path& output)
+    : pid_(spawn(argv, output, output)) {}
+
+Process::Process(const std::vector<std::string>& argv, const std::filesystem::path& out,
+                 const std::filesystem::path& err)
+    : pid_(spawn(argv, out, err)) {}
 
 Process::Process(Process&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)), status_(other.status_) {}
@@ -188,7 +490,9 @@ Process& Process::operator=(Process&& other) noexcept {
     return *this;
 }
 
-Process::~Process() { stop(); }
+Process::~Process() {
+    stop();
+}
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
     if (status_ || pid_ <= 0) {
@@ -206,16 +510,34 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
     return status_;
 }
 
+std::optional<int> Process::terminate(std::chrono::milliseconds timeout) {
+    if (pid_ > 0 && !status_) {
+        ::kill(pid_, SIGTERM);
+    }
+    return wait(timeout);
+}
+
 void Process::stop() {
     if (pid_ <= 0 || status_) {
         return;
     }
-    auto kids = children_of(pid_);
+    // Whatever it forked, noted before it goes: once it is gone they are no longer its
+    // children and could only be found by name, which we never do.
+    auto kids = descendants_of(pid_);
     ::kill(pid_, SIGTERM);
     if (!wait(10s)) {
+        for (pid_t k : descendants_of(pid_)) {
+            if (std::find(kids.begin(), kids.end(), k) == kids.end()) {
+                kids.push_back(k);
+            }
+        }
         ::kill(pid_, SIGKILL);
         wait(5s);
     }
+    // A clean stop takes its children along; give them a moment, then KILL what is left.
+    wait_until(2s, [&] {
+        return std::none_of(kids.begin(), kids.end(), [](pid_t k) { return alive(k); });
+    });
     for (pid_t k : kids) {
         if (alive(k)) {
             ::kill(k, SIGKILL);
@@ -226,21 +548,24 @@ void Process::stop() {
 RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
     TempDir tmp;
     auto out = tmp.path() / "out";
-    Process p(argv, out);
+    auto err = tmp.path() / "err";
     RunResult r;
-    auto code = p.wait(timeout);
-    if (!code) {
-        p.stop();
-        r.code = -1;
-    } else {
-        r.code = *code;
+    {
+        Process p(argv, out, err);
+        auto code = p.wait(timeout);
+        if (!code) {
+            p.stop();
+        }
+        r.code = code.value_or(-1);
     }
-    r.output = read_file(out);
+    r.out = read_file(out);
+    r.err = read_file(err);
+    r.output = r.out + r.err;
     return r;
 }
 
 TempDir::TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "lonlink-it.XXXXXX").string();
+    std::string tmpl = "/tmp/lonlink-it.XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) {
         throw std::runtime_error("mkdtemp failed");
     }
@@ -255,14 +580,19 @@ TempDir::~TempDir() {
 UnixClient::UnixClient(const std::filesystem::path& path) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    if (path.string().size() >= sizeof addr.sun_path) {
+        return;
+    }
+    std::memcpy(addr.sun_path, path.c_str(), path.string().size());
     lon::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (fd && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
         fd_ = std::move(fd);
     }
 }
 
-void UnixClient::send(const std::string& bytes) { send_all(fd_.get(), bytes); }
+void UnixClient::send(const std::string& bytes) {
+    send_all(fd_.get(), bytes);
+}
 
 std::optional<std::string> UnixClient::read_line(std::chrono::milliseconds timeout) {
     if (auto l = take_line(in_)) {
@@ -274,23 +604,30 @@ std::optional<std::string> UnixClient::read_line(std::chrono::milliseconds timeo
     return take_line(in_);
 }
 
-TcpClient::TcpClient(const std::string& source_ip, const std::string& dest_ip,
-                     unsigned short port) {
+std::string UnixClient::request(const std::string& line, std::chrono::milliseconds timeout) {
+    send(line + "\n");
+    return read_line(timeout).value_or("<timeout>");
+}
+
+RawTcpClient::RawTcpClient(const std::string& source_ip, const std::string& dest_ip,
+                           unsigned short port) {
     fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in src{};
     src.sin_family = AF_INET;
-    ::inet_pton(AF_INET, source_ip.c_str(), &src.sin_addr);
     sockaddr_in dst{};
     dst.sin_family = AF_INET;
     dst.sin_port = htons(port);
-    ::inet_pton(AF_INET, dest_ip.c_str(), &dst.sin_addr);
-    connected_ = ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&src), sizeof src) == 0 &&
+    connected_ = fd_ && ::inet_pton(AF_INET, source_ip.c_str(), &src.sin_addr) == 1 &&
+                 ::inet_pton(AF_INET, dest_ip.c_str(), &dst.sin_addr) == 1 &&
+                 ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&src), sizeof src) == 0 &&
                  ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&dst), sizeof dst) == 0;
 }
 
-void TcpClient::send(const std::string& bytes) { send_all(fd_.get(), bytes); }
+void RawTcpClient::send(const std::string& bytes) {
+    send_all(fd_.get(), bytes);
+}
 
-std::optional<std::string> TcpClient::read_line(std::chrono::milliseconds timeout) {
+std::optional<std::string> RawTcpClient::read_line(std::chrono::milliseconds timeout) {
     if (auto l = take_line(in_)) {
         return l;
     }
@@ -300,7 +637,7 @@ std::optional<std::string> TcpClient::read_line(std::chrono::milliseconds timeou
     return take_line(in_);
 }
 
-bool TcpClient::closed_by_peer(std::chrono::milliseconds timeout) {
+bool RawTcpClient::closed_by_peer(std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -308,11 +645,18 @@ bool TcpClient::closed_by_peer(std::chrono::milliseconds timeout) {
             return false;
         }
         pollfd p{fd_.get(), POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+        int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
             return false;
         }
         char chunk[4096];
         ssize_t n = ::recv(fd_.get(), chunk, sizeof chunk, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
         if (n <= 0) {
             return true;
         }
@@ -320,23 +664,52 @@ bool TcpClient::closed_by_peer(std::chrono::milliseconds timeout) {
     }
 }
 
+std::string LoncOptions::yaml() const {
+    return "{ retries: " + std::to_string(retries) + ", backoff_initial: " + backoff_initial +
+           ", backoff_max: " + backoff_max + ", stable_after: " + stable_after +
+           ", idle_timeout: " + idle_timeout + ", request_timeout: " + request_timeout +
+           ", keepalive: " + keepalive + ", max_connections: " + std::to_string(max_connections) +
+           " }";
+}
+
+std::string LimitsOptions::yaml() const {
+    std::string y = "{ handshake_timeout: " + handshake_timeout;
+    if (!max_message_bytes.empty()) {
+        y += ", max_message_bytes: " + max_message_bytes;
+    }
+    return y + " }";
+}
+
 Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
     // 127.<100..199 from our pid>.<fresh per cluster>.<11..>: never the demo's 127.0.0.x,
     // never another test run's range (unless pids collide modulo 100 at the same moment).
     int n = cluster_counter++;
     net_ = "127." + std::to_string(100 + ::getpid() % 100) + "." + std::to_string(1 + n % 250);
-    std::string hosts = "hosts:\n";
+    std::string hosts_yaml = "hosts:\n";
     for (int i = 0; i < options_.hosts; ++i) {
-        hosts += "  - { id: " + id(i) + ", address: " + address(i) + ", port: 5663 }\n";
+        hosts_yaml += "  - { id: " + id(i) + ", address: " + address(i) +
+                      ", port: " + std::to_string(lon_port) + " }\n";
     }
-    std::ofstream(tmp_.path() / "hosts.yaml") << hosts;
+    std::ofstream(tmp_.path() / "hosts.yaml") << hosts_yaml;
+    const std::string lonc = options_.lonc_yaml.empty() ? options_.lonc.yaml() : options_.lonc_yaml;
+    const std::string limits =
+        options_.limits_yaml.empty() ? options_.limits.yaml() : options_.limits_yaml;
     for (int i = 0; i < options_.hosts; ++i) {
-        std::filesystem::create_directories(dir(i));
-        std::ofstream(config(i)) << "host_id: " << id(i) << "\nhosts_file: ../hosts.yaml\n"
-                                 << "listen: { address: " << address(i) << ", port: 5663 }\n"
+        auto d = dir(i);
+        std::filesystem::create_directories(d);
+        std::ofstream(config(i)) << "host_id: " << id(i) << "\n"
+                                 << "hosts_file: " << (tmp_.path() / "hosts.yaml").string() << "\n"
+                                 << "listen: { address: " << address(i) << ", port: " << lon_port
+                                 << " }\n"
+                                 << "paths: { cert_dir: " << (d / "certs").string()
+                                 << ", socket_dir: " << (d / "sockets").string()
+                                 << ", run_dir: " << (d / "run").string()
+                                 << ", log_dir: " << (d / "log").string()
+                                 << ", spool_dir: " << (d / "spool").string()
+                                 << ", state_dir: " << (d / "state").string() << " }\n"
                                  << "socket_group: null\n"
-                                 << "lonc: " << options_.lonc_yaml << "\n"
-                                 << "limits: " << options_.limits_yaml << "\n"
+                                 << "lonc: " << lonc << "\n"
+                                 << "limits: " << limits << "\n"
                                  << options_.extra_yaml;
     }
     lond_.resize(static_cast<std::size_t>(options_.hosts));
@@ -352,38 +725,60 @@ Cluster::~Cluster() {
     }
 }
 
-std::string Cluster::id(int i) const { return "it" + std::to_string(i + 1); }
-std::string Cluster::address(int i) const { return net_ + "." + std::to_string(11 + i); }
-std::string Cluster::stranger_address() const { return net_ + ".99"; }
-std::filesystem::path Cluster::dir(int i) const { return tmp_.path() / id(i); }
-std::filesystem::path Cluster::config(int i) const { return dir(i) / "lonlink.yaml"; }
+Host Cluster::host(int i) const {
+    return Host{i, id(i), address(i), dir(i), config(i)};
+}
+std::string Cluster::id(int i) const {
+    return "it" + std::to_string(i + 1);
+}
+std::string Cluster::address(int i) const {
+    return net_ + "." + std::to_string(11 + i);
+}
+std::string Cluster::stranger_address() const {
+    return net_ + ".250";
+}
+std::filesystem::path Cluster::dir(int i) const {
+    return tmp_.path() / id(i);
+}
+std::filesystem::path Cluster::config(int i) const {
+    return dir(i) / "lonlink.yaml";
+}
 std::filesystem::path Cluster::socket(int from, int to) const {
     return dir(from) / "sockets" / id(to);
 }
 std::filesystem::path Cluster::log_file(int i, const char* daemon) const {
     return dir(i) / "log" / (std::string(daemon) + ".log");
 }
+std::filesystem::path Cluster::output_file(int i, const char* daemon) const {
+    return dir(i) / (std::string(daemon) + ".out");
+}
 
 void Cluster::start_daemon(int i, const char* name) {
     bool lond = std::string_view(name) == "lond";
     auto& p = (lond ? lond_ : lonc_)[static_cast<std::size_t>(i)];
-    auto out = dir(i) / (std::string(name) + ".out");
-    p = Process({(lond ? lond_bin() : lonc_bin()).string(), "--config", config(i).string(),
-                 "--foreground"},
-                out);
+    auto out = output_file(i, name);
+    p = Process(
+        {(lond ? lond_bin() : lonc_bin()).string(), "--config", config(i).string(), "--foreground"},
+        out);
     // Ready once the daemon wrote its own pid into its pid file (after binding).
     auto pidfile = run_dir(i) / (std::string(name) + ".pid");
     bool ready = wait_until(10s, [&] {
-        return read_file(pidfile) == std::to_string(p.pid()) + "\n" || !alive(p.pid());
+        return read_pid_file(pidfile) == std::optional<pid_t>(p.pid()) || !alive(p.pid());
     });
     if (!ready || !alive(p.pid())) {
-        throw std::runtime_error(std::string(name) + " " + id(i) +
-                                 " did not start: " + read_file(out));
+        auto code = p.wait(1s);
+        throw std::runtime_error(std::string(name) + " " + id(i) + " did not start (exit " +
+                                 (code ? std::to_string(*code) : std::string("none")) +
+                                 "): " + read_file(out));
     }
 }
 
-void Cluster::start_lond(int i) { start_daemon(i, "lond"); }
-void Cluster::start_lonc(int i) { start_daemon(i, "lonc"); }
+void Cluster::start_lond(int i) {
+    start_daemon(i, "lond");
+}
+void Cluster::start_lonc(int i) {
+    start_daemon(i, "lonc");
+}
 
 void Cluster::start_all() {
     for (int i = 0; i < options_.hosts; ++i) {
@@ -392,8 +787,18 @@ void Cluster::start_all() {
     }
 }
 
-void Cluster::stop_lond(int i) { lond_[static_cast<std::size_t>(i)].stop(); }
-void Cluster::stop_lonc(int i) { lonc_[static_cast<std::size_t>(i)].stop(); }
+void Cluster::stop_lond(int i) {
+    lond_[static_cast<std::size_t>(i)].stop();
+}
+void Cluster::stop_lonc(int i) {
+    lonc_[static_cast<std::size_t>(i)].stop();
+}
+std::optional<int> Cluster::terminate_lond(int i, std::chrono::milliseconds timeout) {
+    return lond_[static_cast<std::size_t>(i)].terminate(timeout);
+}
+std::optional<int> Cluster::terminate_lonc(int i, std::chrono::milliseconds timeout) {
+    return lonc_[static_cast<std::size_t>(i)].terminate(timeout);
+}
 
 pid_t Cluster::lonc_child(int from, int to) const {
     for (pid_t c : children_of(lonc_pid(from))) {
@@ -413,13 +818,16 @@ pid_t Cluster::lond_child(int at, int from) const {
     return -1;
 }
 
-std::filesystem::path Cluster::ca_dir(const std::string& ca) const { return tmp_.path() / ca; }
+std::filesystem::path Cluster::ca_dir(const std::string& ca) const {
+    return tmp_.path() / ca;
+}
 
 void Cluster::issue_certificate(int i, const std::string& ca) {
     auto scripts = scripts_dir();
     auto check = [](const RunResult& r, const std::string& what) {
         if (r.code != 0) {
-            throw std::runtime_error(what + " failed (" + std::to_string(r.code) + "): " + r.output);
+            throw std::runtime_error(what + " failed (" + std::to_string(r.code) +
+                                     "): " + r.output);
         }
     };
     if (!std::filesystem::exists(ca_dir(ca) / "ca.pem")) {
@@ -455,8 +863,11 @@ std::string Cluster::request(int from, int to, const std::string& line,
     if (!c.connected()) {
         return "<cannot connect>";
     }
-    c.send(line + "\n");
-    return c.read_line(timeout).value_or("<timeout>");
+    return c.request(line, timeout);
+}
+
+RunResult Cluster::lonreply(int from, int to, const std::string& line) const {
+    return run({lonreply_bin().string(), "--config", config(from).string(), id(to), line});
 }
 
 } // namespace it

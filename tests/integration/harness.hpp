@@ -2,12 +2,18 @@
 
 // Integration harness: real lond/lonc processes on private loopback addresses, in a temporary
 // folder, cleaned up by pid. Every wait has a deadline; nothing sleeps blindly.
+//
+// Addresses: host i of a cluster is 127.<A>.<B>.<11+i>, A = 100 + getpid() % 100 (one range
+// per test run), B fresh for every Cluster (so every test case gets addresses of its own);
+// never the demo's 127.0.0.x. All hosts listen on port 5663.
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -20,7 +26,12 @@ namespace it {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-/// Polls `pred` every 20 ms until it holds or `timeout` passes; returns its last value.
+/// The port every lond of a test cluster listens on.
+inline constexpr unsigned short lon_port = 5663;
+
+/// Polls `pred` every 20 ms until it holds or `deadline` passes; returns its last value.
+bool wait_until(Clock::time_point deadline, const std::function<bool()>& pred);
+/// Same, with a deadline `timeout` from now.
 bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& pred);
 
 std::filesystem::path lond_bin();
@@ -29,17 +40,61 @@ std::filesystem::path lonreply_bin();
 std::filesystem::path scripts_dir();
 
 std::string read_file(const std::filesystem::path& path);
-/// The process title as ps shows it: /proc/<pid>/cmdline with NULs as spaces, trimmed.
+/// The process title as ps shows it: /proc/<pid>/cmdline with NULs as spaces, trailing
+/// NULs and spaces removed ("" when the process is gone).
 std::string read_title(pid_t pid);
-/// Live processes whose parent is `pid`.
+/// Polls the title of the process `find()` names (looked up again each time, -1: none)
+/// until it equals `expected` or `timeout` passes; returns the last title seen, so a
+/// CHECK(await_title(...) == expected) shows what was there instead.
+std::string await_title(const std::function<pid_t()>& find, const std::string& expected,
+                        std::chrono::milliseconds timeout = 5s);
+std::string await_title(pid_t pid, const std::string& expected,
+                        std::chrono::milliseconds timeout = 5s);
+/// Same, until `pred(title)` holds.
+std::string await_title_if(const std::function<pid_t()>& find,
+                           const std::function<bool(const std::string&)>& pred,
+                           std::chrono::milliseconds timeout = 5s);
+/// Live processes whose parent (/proc/<pid>/stat ppid) is `pid`.
 std::vector<pid_t> children_of(pid_t pid);
+/// Children, grandchildren, … of `pid` (live ones).
+std::vector<pid_t> descendants_of(pid_t pid);
+/// True while `pid` exists and is not a zombie.
 bool alive(pid_t pid);
+/// The pid written in a pid file (first line), or nullopt when absent or not a number.
+std::optional<pid_t> read_pid_file(const std::filesystem::path& path);
+/// True when some line of the file contains every one of `parts`.
+bool file_has_line_with(const std::filesystem::path& path, const std::vector<std::string>& parts);
 
-/// A child process we started (fork+exec); stopped and reaped on destruction.
+/// The top-level members of a one-line JSON object, each key mapped to its raw value text
+/// (strings keep their quotes, e.g. "\"linked\"", numbers as written, null as "null").
+/// nullopt when the text is not one well-formed JSON object.
+std::optional<std::map<std::string, std::string>> parse_json_object(std::string_view text);
+
+/// The titles of DESIGN.md's table, exactly.
+namespace title {
+std::string lonc_parent(const std::string& own_id, int links);
+std::string lonc_connecting(const std::string& peer, int retries);
+std::string lonc_linked(const std::string& peer, int connections, int retries,
+                        const std::string& mode = "insecure");
+/// "lonc: <peer> >>> DEAD !!!! <<< next probe in " (followed by "<s>s").
+std::string lonc_dead_prefix(const std::string& peer);
+/// True when `t` is the DEAD title for `peer` with a whole number of seconds.
+bool is_lonc_dead(const std::string& t, const std::string& peer);
+std::string lond_parent(const std::string& own_id, const std::string& address, int peers);
+std::string lond_child(const std::string& peer, int connections,
+                       const std::string& mode = "insecure");
+} // namespace title
+
+/// A child process we started (fork+exec, stdin from /dev/null, stdout and stderr to files);
+/// stopped and reaped on destruction.
 class Process {
-public:
+  public:
     Process() = default;
+    /// Both stdout and stderr go to `output`.
     Process(const std::vector<std::string>& argv, const std::filesystem::path& output);
+    /// stdout to `out`, stderr to `err`.
+    Process(const std::vector<std::string>& argv, const std::filesystem::path& out,
+            const std::filesystem::path& err);
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
     Process(Process&& other) noexcept;
@@ -49,72 +104,106 @@ public:
     [[nodiscard]] pid_t pid() const { return pid_; }
     /// Waits for the exit; returns the exit code (128+signal), or nullopt on timeout.
     std::optional<int> wait(std::chrono::milliseconds timeout);
-    /// TERM, wait, then KILL (itself and any children it left behind).
+    /// TERM only, then waits up to `timeout` for the exit; returns the exit code (nullopt:
+    /// still running). Kills nothing: for tests of the clean stop itself.
+    std::optional<int> terminate(std::chrono::milliseconds timeout = 10s);
+    /// TERM, wait (bounded), then KILL it and any descendant it left behind.
     void stop();
 
-private:
+  private:
     pid_t pid_ = -1;
     std::optional<int> status_;
 };
 
-/// Runs a command to completion (bounded); returns exit code and combined output.
+/// A command run to completion (bounded): exit code (-1 on timeout), stdout, stderr, and
+/// both together (stdout then stderr).
 struct RunResult {
     int code = -1;
+    std::string out;
+    std::string err;
     std::string output;
 };
 RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 20s);
 
-/// A private temporary folder, removed with its contents.
+/// A private temporary folder (mkdtemp under /tmp), removed with its contents.
 class TempDir {
-public:
+  public:
     TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
     ~TempDir();
     [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
 /// A line-oriented client on a unix socket (a local application talking to lonc).
 class UnixClient {
-public:
+  public:
     explicit UnixClient(const std::filesystem::path& path);
     [[nodiscard]] bool connected() const { return fd_.valid(); }
     void send(const std::string& bytes);
     /// The next line (without '\n'), or nullopt on timeout / EOF.
     std::optional<std::string> read_line(std::chrono::milliseconds timeout = 10s);
+    /// Sends one request line and reads its reply ("<timeout>" when none came).
+    std::string request(const std::string& line, std::chrono::milliseconds timeout = 10s);
+    void close() { fd_.reset(); }
 
-private:
+  private:
     lon::UniqueFd fd_;
     std::string in_;
 };
 
-/// A raw TCP client bound to a chosen source address (a peer or a stranger for lond).
-class TcpClient {
-public:
-    TcpClient(const std::string& source_ip, const std::string& dest_ip, unsigned short port);
+/// A raw TCP client bound to a chosen source address before connecting (plays a peer or a
+/// stranger for lond).
+class RawTcpClient {
+  public:
+    RawTcpClient(const std::string& source_ip, const std::string& dest_ip,
+                 unsigned short port = lon_port);
     [[nodiscard]] bool connected() const { return connected_; }
     void send(const std::string& bytes);
     std::optional<std::string> read_line(std::chrono::milliseconds timeout = 5s);
     [[nodiscard]] int fd() const { return fd_.get(); }
-    /// True once the server closed the connection (EOF or reset) within `timeout`.
+    /// True once the server closed the connection (EOF or reset) within `timeout`; bytes
+    /// read meanwhile are kept for read_line.
     bool closed_by_peer(std::chrono::milliseconds timeout = 5s);
 
-private:
+  private:
     lon::UniqueFd fd_;
     bool connected_ = false;
     std::string in_;
 };
+using TcpClient = RawTcpClient;
+
+/// The lonc section of every host's config (DESIGN.md "Configuration"; durations in
+/// ms/s/m/h).
+struct LoncOptions {
+    int retries = 3;
+    std::string backoff_initial = "100ms";
+    std::string backoff_max = "1s";
+    std::string stable_after = "1s";
+    std::string idle_timeout = "30s";
+    std::string request_timeout = "5s";
+    std::string keepalive = "30s";
+    int max_connections = 3;
+    [[nodiscard]] std::string yaml() const;
+};
+
+/// The limits section of every host's config.
+struct LimitsOptions {
+    std::string handshake_timeout = "2s";
+    std::string max_message_bytes; ///< empty: the daemon's default
+    [[nodiscard]] std::string yaml() const;
+};
 
 struct ClusterOptions {
     int hosts = 3;
-    std::string lonc_yaml = "{ retries: 3, backoff_initial: 100ms, backoff_max: 1s, stable_after: "
-                            "1s, idle_timeout: 30s, request_timeout: 5s, keepalive: 30s, "
-                            "max_connections: 3 }";
-    std::string limits_yaml = "{ handshake_timeout: 2s }";
-    std::string extra_yaml; ///< appended to every host's config
+    LoncOptions lonc;
+    LimitsOptions limits;
+    std::string lonc_yaml;   ///< when set, replaces lonc.yaml() verbatim
+    std::string limits_yaml; ///< when set, replaces limits.yaml() verbatim
+    std::string extra_yaml;  ///< appended to every host's config
 };
 
 /// Default options for an `n`-host cluster.
@@ -124,28 +213,49 @@ inline ClusterOptions hosts(int n) {
     return o;
 }
 
-/// N hosts, each on its own 127.x.y.z address (x from our pid, y fresh per cluster), port
-/// 5663, all under one temporary folder.
+/// One host of a cluster: its id, address and files.
+struct Host {
+    int index = 0;
+    std::string id;
+    std::string address;
+    std::filesystem::path dir;    ///< the host's own temp subfolder
+    std::filesystem::path config; ///< dir/lonlink.yaml (absolute)
+};
+
+/// N hosts, each on its own 127.x.y.z address, port 5663, each with its own folder under
+/// one temporary folder, sharing one hosts.yaml. Daemons run with --foreground as our
+/// children; the destructor stops them by pid.
 class Cluster {
-public:
+  public:
     explicit Cluster(ClusterOptions options = {});
+    Cluster(const Cluster&) = delete;
+    Cluster& operator=(const Cluster&) = delete;
     ~Cluster();
 
+    [[nodiscard]] int size() const { return options_.hosts; }
+    [[nodiscard]] Host host(int i) const;
     [[nodiscard]] std::string id(int i) const;
     [[nodiscard]] std::string address(int i) const;
-    /// An address in the same range that belongs to no host.
+    /// An address in the cluster's range that belongs to no host.
     [[nodiscard]] std::string stranger_address() const;
     [[nodiscard]] std::filesystem::path dir(int i) const;
     [[nodiscard]] std::filesystem::path config(int i) const;
     [[nodiscard]] std::filesystem::path socket(int from, int to) const;
     [[nodiscard]] std::filesystem::path run_dir(int i) const { return dir(i) / "run"; }
     [[nodiscard]] std::filesystem::path log_file(int i, const char* daemon) const;
+    /// The daemon's stdout/stderr capture (dir/<daemon>.out).
+    [[nodiscard]] std::filesystem::path output_file(int i, const char* daemon) const;
 
+    /// Starts the daemon with --foreground and waits (bounded) until its pid file holds its
+    /// pid; throws with its output when it exits or does not get ready.
     void start_lond(int i);
     void start_lonc(int i);
     void start_all();
     void stop_lond(int i);
     void stop_lonc(int i);
+    /// TERM only (see Process::terminate): the exit code, or nullopt if it did not exit.
+    std::optional<int> terminate_lond(int i, std::chrono::milliseconds timeout = 10s);
+    std::optional<int> terminate_lonc(int i, std::chrono::milliseconds timeout = 10s);
     [[nodiscard]] pid_t lond_pid(int i) const { return lond_[static_cast<std::size_t>(i)].pid(); }
     [[nodiscard]] pid_t lonc_pid(int i) const { return lonc_[static_cast<std::size_t>(i)].pid(); }
     /// The lonc child of host `from` serving peer `to` (-1 if none).
@@ -167,8 +277,10 @@ public:
     /// One request on a fresh local connection; the reply line (or "<timeout>").
     std::string request(int from, int to, const std::string& line,
                         std::chrono::milliseconds timeout = 10s) const;
+    /// The same request through lonreply on host `from`.
+    RunResult lonreply(int from, int to, const std::string& line) const;
 
-private:
+  private:
     void start_daemon(int i, const char* name);
 
     ClusterOptions options_;

@@ -1,4 +1,4 @@
-#include <catch2/catch.hpp>
+// The local interface of lonc: socket, lonc's own replies, lonc:status and the status file.
 
 #include <fstream>
 
@@ -6,13 +6,16 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <catch2/catch.hpp>
+
 #include "harness.hpp"
 
 using namespace it;
 
-TEST_CASE("local socket: too long, lonc:status, unknown lonc command", "[integration]") {
+TEST_CASE("local socket: unknown_cmd, error:too_long, lonc:status and the status file",
+          "[integration]") {
     ClusterOptions o = hosts(2);
-    o.limits_yaml = "{ handshake_timeout: 2s, max_message_bytes: 1KiB }";
+    o.limits.max_message_bytes = "1KiB";
     Cluster c(o);
     c.start_all();
     struct stat st {};
@@ -22,33 +25,52 @@ TEST_CASE("local socket: too long, lonc:status, unknown lonc command", "[integra
 
     UnixClient u(c.socket(0, 1));
     REQUIRE(u.connected());
-    u.send("ping\n");
-    REQUIRE(u.read_line() == std::optional<std::string>(c.id(1))); // linked now
-    u.send("ping\necho:" + std::string(2000, 'z') + "\necho:after\nlonc:status\nlonc:nonsense\n");
+    CHECK(u.request("ping") == c.id(1)); // linked now
+    CHECK(u.request("no_such_command:1") == "unknown_cmd");
+    // Too long for max_message_bytes: lonc answers itself, and the connection goes on.
+    CHECK(u.request("echo:" + std::string(2000, 'z')) == "error:too_long");
+    CHECK(u.request("echo:after") == "after");
+    // The same, pipelined: each request gets its own answer, in order.
+    u.send("ping\necho:" + std::string(5000, 'z') + "\necho:after2\n");
     CHECK(u.read_line() == std::optional<std::string>(c.id(1)));
     CHECK(u.read_line() == std::optional<std::string>("error:too_long"));
-    CHECK(u.read_line() == std::optional<std::string>("after"));
-    auto status = u.read_line();
+    CHECK(u.read_line() == std::optional<std::string>("after2"));
+    // Just under the limit still goes through.
+    std::string fits(900, 'f');
+    CHECK(u.request("echo:" + fits) == fits);
+
+    std::string line = u.request("lonc:status");
+    INFO(line);
+    auto status = parse_json_object(line);
     REQUIRE(status);
-    CHECK(status->front() == '{');
-    CHECK(status->back() == '}');
-    for (const char* key : {"\"role\":\"lonc\"", "\"state\":\"linked\"", "\"connections\":1",
-                            "\"retries_remaining\":3", "\"mode\":\"insecure\"", "\"queued\":",
-                            "\"in_flight\":", "\"next_probe_s\":null", "\"updated\":", "\"pid\":"}) {
+    for (const char* key : {"role", "peer", "pid", "state", "connections", "retries_remaining",
+                            "mode", "queued", "in_flight", "next_probe_s", "updated"}) {
         INFO(key);
-        CHECK(status->find(key) != std::string::npos);
+        CHECK(status->count(key) == 1);
     }
-    CHECK(status->find("\"peer\":\"" + c.id(1) + "\"") != std::string::npos);
-    CHECK(u.read_line() == std::optional<std::string>("error:unknown_lonc_command"));
-    auto file = read_file(c.run_dir(0) / ("lonc." + c.id(1) + ".json"));
-    CHECK(file.find("\"peer\":\"" + c.id(1) + "\"") != std::string::npos);
+    CHECK((*status)["role"] == "\"lonc\"");
+    CHECK((*status)["peer"] == "\"" + c.id(1) + "\"");
+    CHECK((*status)["pid"] == std::to_string(c.lonc_child(0, 1)));
+    CHECK((*status)["state"] == "\"linked\"");
+    CHECK((*status)["connections"] == "1");
+    CHECK((*status)["retries_remaining"] == "3");
+    CHECK((*status)["mode"] == "\"insecure\"");
+
+    // The status file says the same.
+    auto file = parse_json_object(read_file(c.run_dir(0) / ("lonc." + c.id(1) + ".json")));
+    REQUIRE(file);
+    CHECK((*file)["peer"] == "\"" + c.id(1) + "\"");
+    CHECK((*file)["state"] == "\"linked\"");
+    // An unknown lonc: command is an error from lonc, not something sent to the peer.
+    CHECK(u.request("lonc:nonsense").rfind("error:", 0) == 0);
+    CHECK(u.request("ping") == c.id(1));
 }
 
 TEST_CASE("a request timed out by lonc answers con_lost; the late reply is never delivered",
           "[integration]") {
     // The peer's handler never answers, so lonc's request_timeout (1 s) must.
     ClusterOptions o = hosts(2);
-    o.lonc_yaml = "{ retries: 3, backoff_initial: 100ms, backoff_max: 1s, request_timeout: 1s }";
+    o.lonc.request_timeout = "1s";
     Cluster c(o);
     TempDir tmp;
     auto handler = tmp.path() / "handler.sock";
@@ -61,9 +83,11 @@ TEST_CASE("a request timed out by lonc answers con_lost; the late reply is never
     REQUIRE(::listen(hs.get(), 16) == 0);
     // Host 1's own lonc.request_timeout (which bounds its wait for the handler) stays long.
     std::string cfg1 = read_file(c.config(1));
-    cfg1.replace(cfg1.find("request_timeout: 1s"), 19, "request_timeout: 30s");
-    std::ofstream(c.config(1)) << cfg1
-        << "lond: { handler: " << handler.string() << ", insecure_commands: [ping, echo, slow] }\n";
+    auto at = cfg1.find("request_timeout: 1s");
+    REQUIRE(at != std::string::npos);
+    cfg1.replace(at, 19, "request_timeout: 30s");
+    std::ofstream(c.config(1)) << cfg1 << "lond: { handler: " << handler.string()
+                               << ", insecure_commands: [ping, echo, slow] }\n";
     c.start_all();
     UnixClient u(c.socket(0, 1));
     auto start = Clock::now();

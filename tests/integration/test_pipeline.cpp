@@ -1,25 +1,31 @@
+// Many requests on local connections at once: every reply comes back, in order, once.
+
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
 
 using namespace it;
 
-TEST_CASE("1000 pipelined requests on one local connection come back in order",
-          "[integration]") {
+TEST_CASE("1000 pipelined requests on one local connection come back in order", "[integration]") {
     Cluster c(hosts(2));
     c.start_all();
     UnixClient u(c.socket(0, 1));
     REQUIRE(u.connected());
     std::string burst;
     for (int i = 0; i < 1000; ++i) {
-        burst += "echo:request-" + std::to_string(i) + "-" + std::string(static_cast<std::size_t>(i % 50), 'p') + "\n";
+        burst += "echo:request-" + std::to_string(i) + "-" +
+                 std::string(static_cast<std::size_t>(i % 50), 'p') + "\n";
     }
     u.send(burst);
     for (int i = 0; i < 1000; ++i) {
         auto line = u.read_line(10s);
         REQUIRE(line);
-        REQUIRE(*line == "request-" + std::to_string(i) + "-" + std::string(static_cast<std::size_t>(i % 50), 'p'));
+        REQUIRE(*line == "request-" + std::to_string(i) + "-" +
+                             std::string(static_cast<std::size_t>(i % 50), 'p'));
     }
+    // Nothing more than one reply per request.
+    CHECK_FALSE(u.read_line(200ms));
+    CHECK(u.request("ping") == c.id(1));
 }
 
 TEST_CASE("concurrent local clients each get their own replies", "[integration]") {
@@ -32,7 +38,8 @@ TEST_CASE("concurrent local clients each get their own replies", "[integration]"
     }
     for (int round = 0; round < 50; ++round) {
         for (int k = 0; k < 8; ++k) {
-            clients[static_cast<std::size_t>(k)].send("echo:" + std::to_string(k) + "." + std::to_string(round) + "\n");
+            clients[static_cast<std::size_t>(k)].send("echo:" + std::to_string(k) + "." +
+                                                      std::to_string(round) + "\n");
         }
     }
     for (int k = 0; k < 8; ++k) {

@@ -1,37 +1,74 @@
+// Process titles read from /proc/<pid>/cmdline, exactly as DESIGN.md's table writes them.
+
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
 
 using namespace it;
 
-TEST_CASE("titles: every process shows the DESIGN.md title", "[integration]") {
-    Cluster c;
+namespace {
+
+std::string comm(pid_t pid) {
+    return read_file("/proc/" + std::to_string(pid) + "/comm");
+}
+
+} // namespace
+
+TEST_CASE("titles: parents and children of lonc and lond show the DESIGN.md titles",
+          "[integration]") {
+    Cluster c; // 3 hosts
     c.start_all();
     // Before any traffic: parents only, no children.
-    CHECK(read_title(c.lonc_pid(0)) == "lonc: parent " + c.id(0) + " links: 0");
-    CHECK(read_title(c.lond_pid(1)) ==
-          "lond: parent " + c.id(1) + " listening " + c.address(1) + ":5663 peers: 0");
-    CHECK(read_file("/proc/" + std::to_string(c.lonc_pid(0)) + "/comm") == "lonc\n");
-    CHECK(read_file("/proc/" + std::to_string(c.lond_pid(0)) + "/comm") == "lond\n");
-
-    for (int i = 0; i < 3; ++i) {
-        REQUIRE(c.request(0, 1, "ping") == c.id(1));
-        REQUIRE(c.request(0, 2, "ping") == c.id(2));
+    for (int i = 0; i < c.size(); ++i) {
+        INFO(c.id(i));
+        CHECK(await_title(c.lonc_pid(i), title::lonc_parent(c.id(i), 0)) ==
+              title::lonc_parent(c.id(i), 0));
+        CHECK(await_title(c.lond_pid(i), title::lond_parent(c.id(i), c.address(i), 0)) ==
+              title::lond_parent(c.id(i), c.address(i), 0));
+        CHECK(children_of(c.lonc_pid(i)).empty());
+        CHECK(children_of(c.lond_pid(i)).empty());
+        CHECK(comm(c.lonc_pid(i)) == "lonc\n");
+        CHECK(comm(c.lond_pid(i)) == "lond\n");
     }
-    std::string linked1 = "lonc: " + c.id(1) + " Connection count: 1 Retries remaining: 3 (insecure)";
-    std::string linked2 = "lonc: " + c.id(2) + " Connection count: 1 Retries remaining: 3 (insecure)";
-    CHECK(wait_until(5s, [&] { return read_title(c.lonc_child(0, 1)) == linked1; }));
-    CHECK(wait_until(5s, [&] { return read_title(c.lonc_child(0, 2)) == linked2; }));
-    CHECK(read_title(c.lonc_pid(0)) == "lonc: parent " + c.id(0) + " links: 2");
-    CHECK(read_file("/proc/" + std::to_string(c.lonc_child(0, 1)) + "/comm") == "lonc\n");
-    CHECK(wait_until(5s, [&] {
-        return read_title(c.lond_child(1, 0)) == "lond: " + c.id(0) + " Connection count: 1 (insecure)";
-    }));
-    CHECK(read_title(c.lond_pid(1)) ==
-          "lond: parent " + c.id(1) + " listening " + c.address(1) + ":5663 peers: 1");
-    // The status file agrees with the title.
-    auto status = read_file(c.run_dir(0) / ("lonc." + c.id(1) + ".json"));
-    CHECK(status.find("\"state\":\"linked\"") != std::string::npos);
-    CHECK(status.find("\"connections\":1") != std::string::npos);
-    CHECK(status.find("\"mode\":\"insecure\"") != std::string::npos);
+
+    // Sequential requests reuse one connection: host 0 to hosts 1 and 2, host 2 to host 1.
+    const std::pair<int, int> links[] = {{0, 1}, {0, 2}, {2, 1}};
+    for (int round = 0; round < 3; ++round) {
+        for (auto [from, to] : links) {
+            REQUIRE(c.request(from, to, "ping") == c.id(to));
+        }
+    }
+    for (auto [from, to] : links) {
+        INFO(c.id(from) << " -> " << c.id(to));
+        std::string linked = title::lonc_linked(c.id(to), 1, 3);
+        CHECK(await_title([&] { return c.lonc_child(from, to); }, linked) == linked);
+        CHECK(comm(c.lonc_child(from, to)) == "lonc\n");
+        std::string served = title::lond_child(c.id(from), 1);
+        CHECK(await_title([&] { return c.lond_child(to, from); }, served) == served);
+        CHECK(comm(c.lond_child(to, from)) == "lond\n");
+    }
+    // Parents count their children: lonc links per host, lond peers per host.
+    const int lonc_links[] = {2, 0, 1};
+    const int lond_peers[] = {0, 2, 1};
+    for (int i = 0; i < c.size(); ++i) {
+        INFO(c.id(i));
+        auto lonc_parent = title::lonc_parent(c.id(i), lonc_links[i]);
+        auto lond_parent = title::lond_parent(c.id(i), c.address(i), lond_peers[i]);
+        CHECK(await_title(c.lonc_pid(i), lonc_parent) == lonc_parent);
+        CHECK(await_title(c.lond_pid(i), lond_parent) == lond_parent);
+        CHECK(children_of(c.lonc_pid(i)).size() == static_cast<std::size_t>(lonc_links[i]));
+        CHECK(children_of(c.lond_pid(i)).size() == static_cast<std::size_t>(lond_peers[i]));
+    }
+    // The status files agree with the titles.
+    auto lonc_status = parse_json_object(read_file(c.run_dir(0) / ("lonc." + c.id(1) + ".json")));
+    REQUIRE(lonc_status);
+    CHECK((*lonc_status)["state"] == "\"linked\"");
+    CHECK((*lonc_status)["connections"] == "1");
+    CHECK((*lonc_status)["mode"] == "\"insecure\"");
+    CHECK((*lonc_status)["peer"] == "\"" + c.id(1) + "\"");
+    CHECK(wait_until(
+        5s, [&] { return std::filesystem::exists(c.run_dir(1) / ("lond." + c.id(0) + ".json")); }));
+    auto lond_status = parse_json_object(read_file(c.run_dir(1) / ("lond." + c.id(0) + ".json")));
+    REQUIRE(lond_status);
+    CHECK((*lond_status)["peer"] == "\"" + c.id(0) + "\"");
 }
