@@ -551,16 +551,27 @@ bool PeerChild::idle(clock::time_point now) const {
     return now - last_activity_ >= config_.lonc.idle_timeout;
 }
 
+long PeerChild::seconds_to_probe(clock::time_point now) const {
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(health_.next_attempt() - now).count();
+    return static_cast<long>(std::max<long long>(0, (ms + 999) / 1000));
+}
+
+std::string_view PeerChild::link_mode() const {
+    bool insecure = std::any_of(conns_.begin(), conns_.end(), [](const auto& c) {
+        return c->linked() && c->mode() == proto::Mode::insecure;
+    });
+    return insecure ? "insecure" : "ssl"; // with mixed links, the weakest
+}
+
 std::string PeerChild::status_json() const {
     auto now = clock::now();
     std::time_t wall = std::time(nullptr);
     int linked = linked_count();
-    bool insecure = false;
     std::size_t in_flight = 0;
     const OutboundConn* ssl_link = nullptr;
     for (const auto& c : conns_) {
         if (c->linked()) {
-            insecure = insecure || c->mode() == proto::Mode::insecure;
             in_flight += c->in_flight();
             if (c->mode() == proto::Mode::ssl && ssl_link == nullptr) {
                 ssl_link = c.get();
@@ -572,9 +583,7 @@ std::string PeerChild::status_json() const {
     std::string state_name = state == State::dead ? "dead" : (linked > 0 ? "linked" : "connecting");
     std::string next_probe = "null";
     if (state == State::dead) {
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(health_.next_attempt() - now)
-                      .count();
-        next_probe = std::to_string(std::max<long long>(0, (ms + 999) / 1000));
+        next_probe = std::to_string(seconds_to_probe(now));
     }
     std::string peer_subject = "null";
     std::string peer_days = "null";
@@ -586,7 +595,7 @@ std::string PeerChild::status_json() const {
            ",\"pid\":" + std::to_string(::getpid()) + ",\"state\":\"" + state_name +
            "\",\"connections\":" + std::to_string(linked) +
            ",\"retries_remaining\":" + std::to_string(health_.retries_remaining()) +
-           ",\"mode\":" + (linked > 0 ? json_string(insecure ? "insecure" : "ssl") : "null") +
+           ",\"mode\":" + (linked > 0 ? json_string(link_mode()) : "null") +
            ",\"queued\":" + std::to_string(queue_.size()) +
            ",\"in_flight\":" + std::to_string(in_flight) + ",\"spooled\":" + std::to_string(spooled_) +
            ",\"next_probe_s\":" + next_probe +
@@ -602,15 +611,9 @@ void PeerChild::publish() {
     int linked = linked_count();
     std::string title;
     if (health_.state() == State::dead) {
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(health_.next_attempt() - now)
-                      .count();
-        title = titles::lonc_dead(peer_, std::max<long long>(0, (ms + 999) / 1000));
+        title = titles::lonc_dead(peer_, seconds_to_probe(now));
     } else if (linked > 0) {
-        bool insecure = std::any_of(conns_.begin(), conns_.end(), [](const auto& c) {
-            return c->linked() && c->mode() == proto::Mode::insecure;
-        });
-        title = titles::lonc_linked(peer_, linked, health_.retries_remaining(),
-                                    insecure ? "insecure" : "ssl");
+        title = titles::lonc_linked(peer_, linked, health_.retries_remaining(), link_mode());
     } else {
         title = titles::lonc_connecting(peer_, health_.retries_remaining());
     }

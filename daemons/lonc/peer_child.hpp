@@ -81,6 +81,10 @@ private:
     [[nodiscard]] bool idle(clock::time_point now) const;
     [[nodiscard]] int linked_count() const;
     [[nodiscard]] std::string status_json() const;
+    /// Whole seconds (rounded up) until the next DEAD probe.
+    [[nodiscard]] long seconds_to_probe(clock::time_point now) const;
+    /// "ssl" or "insecure": the weakest mode among the linked connections.
+    [[nodiscard]] std::string_view link_mode() const;
     void publish();
     void stop(int code);
     /// (Re)loads our certificate; on error keeps what we had. When the credentials changed,
