@@ -50,7 +50,8 @@ void read_tls(const YamlReader& r, const Node& n, Config& c) {
 void read_lonc(const YamlReader& r, const Node& n, Config& c) {
     r.check_map(n, "lonc",
                 {"allow_insecure", "max_connections", "retries", "stable_after", "backoff_initial",
-                 "backoff_max", "idle_timeout", "request_timeout", "keepalive"});
+                 "backoff_max", "idle_timeout", "request_timeout", "keepalive", "max_queued",
+                 "max_outstanding_per_client", "client_idle_timeout"});
     auto& l = c.lonc;
     if (n["allow_insecure"]) {
         l.allow_insecure = r.get_bool(n["allow_insecure"], "lonc.allow_insecure");
@@ -76,6 +77,15 @@ void read_lonc(const YamlReader& r, const Node& n, Config& c) {
     positive("idle_timeout", l.idle_timeout);
     positive("request_timeout", l.request_timeout);
     positive("keepalive", l.keepalive);
+    positive("client_idle_timeout", l.client_idle_timeout);
+    if (n["max_queued"]) {
+        l.max_queued = static_cast<std::size_t>(
+            r.get_int(n["max_queued"], "lonc.max_queued", 1, 10'000'000));
+    }
+    if (n["max_outstanding_per_client"]) {
+        l.max_outstanding_per_client = static_cast<std::size_t>(r.get_int(
+            n["max_outstanding_per_client"], "lonc.max_outstanding_per_client", 1, 10'000'000));
+    }
     if (l.backoff_max < l.backoff_initial) {
         r.fail(n["backoff_max"] ? n["backoff_max"] : n, "lonc.backoff_max",
                "must not be less than lonc.backoff_initial");
@@ -83,7 +93,9 @@ void read_lonc(const YamlReader& r, const Node& n, Config& c) {
 }
 
 void read_lond(const YamlReader& r, const Node& n, Config& c) {
-    r.check_map(n, "lond", {"allow_insecure", "handler", "insecure_commands", "load_limit"});
+    r.check_map(n, "lond",
+                {"allow_insecure", "handler", "insecure_commands", "load_limit", "idle_timeout",
+                 "max_handler_requests", "max_handler_queue"});
     auto& l = c.lond;
     if (n["allow_insecure"]) {
         l.allow_insecure = r.get_bool(n["allow_insecure"], "lond.allow_insecure");
@@ -109,10 +121,28 @@ void read_lond(const YamlReader& r, const Node& n, Config& c) {
             r.fail(n["load_limit"], "lond.load_limit", "must be more than zero");
         }
     }
+    if (n["idle_timeout"]) {
+        l.idle_timeout = r.get_duration(n["idle_timeout"], "lond.idle_timeout");
+        if (l.idle_timeout.count() <= 0) {
+            r.fail(n["idle_timeout"], "lond.idle_timeout", "must be more than zero");
+        }
+    } else {
+        l.idle_timeout = 4 * c.lonc.keepalive;
+    }
+    if (n["max_handler_requests"]) {
+        l.max_handler_requests = static_cast<std::size_t>(
+            r.get_int(n["max_handler_requests"], "lond.max_handler_requests", 1, 100'000));
+    }
+    if (n["max_handler_queue"]) {
+        l.max_handler_queue = static_cast<std::size_t>(
+            r.get_int(n["max_handler_queue"], "lond.max_handler_queue", 0, 10'000'000));
+    }
 }
 
 void read_limits(const YamlReader& r, const Node& n, Config& c) {
-    r.check_map(n, "limits", {"max_message_bytes", "handshake_timeout"});
+    r.check_map(n, "limits",
+                {"max_message_bytes", "handshake_timeout", "max_pending_inits",
+                 "max_pending_inits_per_address"});
     if (n["max_message_bytes"]) {
         c.limits.max_message_bytes = r.get_size(n["max_message_bytes"], "limits.max_message_bytes");
         if (c.limits.max_message_bytes < 1024 || c.limits.max_message_bytes > (1ULL << 30)) {
@@ -125,6 +155,15 @@ void read_limits(const YamlReader& r, const Node& n, Config& c) {
         if (c.limits.handshake_timeout.count() <= 0) {
             r.fail(n["handshake_timeout"], "limits.handshake_timeout", "must be more than zero");
         }
+    }
+    if (n["max_pending_inits"]) {
+        c.limits.max_pending_inits = static_cast<std::size_t>(
+            r.get_int(n["max_pending_inits"], "limits.max_pending_inits", 1, 1'000'000));
+    }
+    if (n["max_pending_inits_per_address"]) {
+        c.limits.max_pending_inits_per_address = static_cast<std::size_t>(r.get_int(
+            n["max_pending_inits_per_address"], "limits.max_pending_inits_per_address", 1,
+            1'000'000));
     }
 }
 
@@ -177,7 +216,9 @@ Config load_config(const std::filesystem::path& file) {
         read_lonc(r, root["lonc"], c);
     }
     if (section("lond")) {
-        read_lond(r, root["lond"], c);
+        read_lond(r, root["lond"], c); // after lonc: lond.idle_timeout defaults from keepalive
+    } else {
+        c.lond.idle_timeout = 4 * c.lonc.keepalive;
     }
     if (section("limits")) {
         read_limits(r, root["limits"], c);

@@ -38,6 +38,14 @@ struct LoncSettings {
     Millis idle_timeout{300'000};
     Millis request_timeout{300'000};
     Millis keepalive{30'000};
+    /// Requests waiting for a free connection (all local clients together); over it the
+    /// local clients are no longer read until the queue drains (backpressure).
+    std::size_t max_queued = 10'000;
+    /// Requests one local connection may have outstanding (sent, reply not yet written back);
+    /// over it that connection is no longer read until replies go out.
+    std::size_t max_outstanding_per_client = 1'000;
+    /// A local connection with nothing outstanding that sends nothing for this long is closed.
+    Millis client_idle_timeout{120'000};
 };
 
 struct LondSettings {
@@ -45,11 +53,23 @@ struct LondSettings {
     std::optional<std::filesystem::path> handler;
     std::vector<std::string> insecure_commands{"ping", "pong", "echo", "time", "load", "version"};
     double load_limit = 2.0;
+    /// A session that has received nothing for this long is closed. Unset in the file: four
+    /// times lonc.keepalive (the peer pings an idle link every keepalive).
+    Millis idle_timeout{120'000};
+    /// Handler requests running at once per lond child; more wait in a queue of
+    /// max_handler_queue, beyond which requests are answered error:busy.
+    std::size_t max_handler_requests = 64;
+    std::size_t max_handler_queue = 1'024;
 };
 
 struct Limits {
     std::uint64_t max_message_bytes = 16ULL * 1024 * 1024;
     Millis handshake_timeout{10'000};
+    /// Connections accepted by the lond parent that have not sent their init line yet, in all
+    /// and from one source address. Over the total the oldest is dropped; over the
+    /// per-address bound the newest.
+    std::size_t max_pending_inits = 512;
+    std::size_t max_pending_inits_per_address = 32;
 };
 
 /// The whole validated configuration of one host. All paths are absolute (relative ones are

@@ -48,7 +48,10 @@ PeerChild::PeerChild(asio::io_context& io, Config config, std::string peer, Uniq
     : io_(io), config_(std::move(config)), peer_(std::move(peer)),
       peer_host_(config_.hosts.find(peer_)), acceptor_(io), signals_(io), tick_timer_(io),
       health_(health_policy(config_), clock::now()), rng_(std::random_device{}()),
-      last_activity_(clock::now()) {
+      last_activity_(clock::now()),
+      counters_{"keepalive_timeouts", "request_timeouts", "links_lost", "queue_full",
+                "client_backpressure", "too_long", "critical_refused", "clients_idle_closed",
+                "accept_errors", "clients_dropped"} {
     acceptor_.assign(asio::local::stream_protocol(), listen_fd.release());
 }
 
@@ -602,7 +605,7 @@ std::string PeerChild::status_json() const {
            ",\"pinned\":" + (link::is_pinned(config_.paths.state_dir, peer_) ? "true" : "false") +
            ",\"own_cert_days_left\":" + (tls_ ? std::to_string(tls_->days_left(wall)) : "null") +
            ",\"peer_subject\":" + peer_subject + ",\"peer_cert_days_left\":" + peer_days +
-           ",\"updated\":" + std::to_string(wall) + "}";
+           ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(wall) + "}";
 }
 
 void PeerChild::publish() {
@@ -617,12 +620,19 @@ void PeerChild::publish() {
     } else {
         title = titles::lonc_connecting(peer_, health_.retries_remaining());
     }
-    if (title == last_title_) {
+    // The status file follows the title (state, counts, retries, mode, countdown), and the
+    // counters at most once a second.
+    bool counters_moved = counters_.version() != published_counters_ &&
+                          now - published_at_ >= std::chrono::seconds(1);
+    if (title == last_title_ && !counters_moved) {
         return;
     }
-    last_title_ = title;
-    proctitle::set(title);
-    // The status file follows the title (state, counts, retries, mode, countdown).
+    if (title != last_title_) {
+        last_title_ = title;
+        proctitle::set(title);
+    }
+    published_counters_ = counters_.version();
+    published_at_ = now;
     std::string status = status_json() + "\n";
     if (!write_file_atomic(status_path(config_, peer_), status)) {
         spdlog::warn("cannot write {}: {}", status_path(config_, peer_).string(),

@@ -21,6 +21,7 @@
 #include <asio.hpp>
 
 #include "config.hpp"
+#include "counters.hpp"
 #include "negotiation.hpp"
 #include "peer_health.hpp"
 #include "pending_request.hpp"
@@ -50,6 +51,9 @@ public:
     [[nodiscard]] proto::Policy policy() const;
     /// Our usable TLS credentials, or nullptr (no certificate, or it expired).
     [[nodiscard]] const link::TlsCredentials* tls() const { return tls_ ? &*tls_ : nullptr; }
+
+    /// Counts a limit hit or timeout; shown under "counters" in the status.
+    void count(std::string_view what, std::uint64_t n = 1) { counters_.add(what, n); }
 
     // From local clients.
     void on_local_opened(LocalSession& session);
@@ -122,8 +126,10 @@ private:
     std::deque<RequestPtr> queue_;
     std::set<LocalSession*> locals_;
     clock::time_point last_activity_;
+    Counters counters_;
     std::string last_title_;
-    std::string last_status_;
+    std::uint64_t published_counters_ = 0; ///< counters_.version() in the last status file
+    clock::time_point published_at_{};
     bool stopping_ = false;
     int exit_code_ = 0;
 };

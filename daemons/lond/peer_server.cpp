@@ -29,7 +29,25 @@ std::filesystem::path status_path(const Config& cfg, const std::string& peer) {
 
 PeerServer::PeerServer(asio::io_context& io, Config config, std::string peer, UniqueFd channel)
     : io_(io), config_(std::move(config)), peer_(std::move(peer)), channel_(io, channel.release()),
-      signals_(io), critical_(config_.paths.state_dir / "critical" / peer_) {}
+      signals_(io), critical_(config_.paths.state_dir / "critical" / peer_),
+      counters_{"idle_closed", "too_long", "handler_queued", "handler_busy", "handoff_failed"},
+      status_timer_(io) {}
+
+void PeerServer::count(std::string_view what, std::uint64_t n) {
+    counters_.add(what, n);
+    if (status_due_ || stopping_) {
+        return;
+    }
+    status_due_ = true;
+    status_timer_.expires_after(std::chrono::seconds(1));
+    status_timer_.async_wait([this](std::error_code ec) {
+        status_due_ = false;
+        if (!ec && !stopping_) {
+            last_title_.clear();
+            publish();
+        }
+    });
+}
 
 void PeerServer::start() {
     load_tls();
@@ -181,6 +199,7 @@ void PeerServer::shutdown() {
     std::error_code ignored;
     signals_.cancel(ignored);
     channel_.close(ignored);
+    status_timer_.cancel();
     auto sessions = linked_;
     for (Session* s : sessions) {
         s->close();
@@ -206,7 +225,7 @@ void PeerServer::publish() {
                        ",\"pid\":" + std::to_string(::getpid()) + ",\"state\":\"" +
                        (n > 0 ? "linked" : "idle") + "\",\"connections\":" + std::to_string(n) +
                        ",\"mode\":" + (n > 0 ? json_string(mode) : "null") +
-                       ",\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
+                       ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
     if (!write_file_atomic(status_path(config_, peer_), json)) {
         spdlog::warn("cannot write {}: {}", status_path(config_, peer_).string(),
                      std::strerror(errno));

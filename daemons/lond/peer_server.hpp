@@ -11,6 +11,7 @@
 #include <asio.hpp>
 
 #include "config.hpp"
+#include "counters.hpp"
 #include "critical_log.hpp"
 #include "tls_credentials.hpp"
 #include "unique_fd.hpp"
@@ -36,6 +37,10 @@ public:
 
     [[nodiscard]] CriticalLog& critical() { return critical_; }
 
+    /// Counts a limit hit or timeout; shown under "counters" in the status file (rewritten
+    /// within a second).
+    void count(std::string_view what, std::uint64_t n = 1);
+
     void on_session_linked(Session& session);
     void on_session_closed(Session& session);
 
@@ -57,6 +62,9 @@ private:
     std::optional<link::TlsCredentials> tls_;
     CriticalLog critical_;
     std::set<Session*> linked_;
+    Counters counters_;
+    asio::steady_timer status_timer_; ///< pending rewrite of the status file for counters
+    bool status_due_ = false;
     std::string last_title_;
     bool stopping_ = false;
 };

@@ -172,6 +172,14 @@ TEST_CASE("Config: every default when only the required keys are given", "[commo
           std::vector<std::string>{"ping", "pong", "echo", "time", "load", "version"});
     CHECK(c.limits.max_message_bytes == 16u * 1024 * 1024);
     CHECK(c.limits.handshake_timeout == 10s);
+    CHECK(c.lonc.max_queued == 10'000);
+    CHECK(c.lonc.max_outstanding_per_client == 1'000);
+    CHECK(c.lonc.client_idle_timeout == 120s);
+    CHECK(c.lond.idle_timeout == 120s); // four keepalive periods
+    CHECK(c.lond.max_handler_requests == 64);
+    CHECK(c.lond.max_handler_queue == 1'024);
+    CHECK(c.limits.max_pending_inits == 512);
+    CHECK(c.limits.max_pending_inits_per_address == 32);
     CHECK(c.self().id == "msul1");
     CHECK(c.self().resolved == std::vector<std::string>{"127.0.0.11"});
 }
@@ -337,4 +345,40 @@ TEST_CASE("Config: required keys, bad ids, syntax and unreadable files", "[commo
     std::filesystem::create_directory(dir.path() / "adir");
     auto file = dir.write("lonlink.yaml", "host_id: msul1\nhosts_file: adir\n");
     CHECK_THROWS_WITH(lon::load_config(file), Catch::Contains("adir: cannot read"));
+}
+
+TEST_CASE("Config: liveness and limit keys", "[common]") {
+    TempDir dir;
+    dir.write("hosts.yaml", hosts_yaml);
+    auto c = lon::load_config(dir.write("lonlink.yaml", R"(host_id: msul1
+hosts_file: hosts.yaml
+lonc: { keepalive: 2s, max_queued: 50, max_outstanding_per_client: 7, client_idle_timeout: 3s }
+lond: { idle_timeout: 9s, max_handler_requests: 2, max_handler_queue: 0 }
+limits: { max_pending_inits: 10, max_pending_inits_per_address: 3 }
+)"));
+    CHECK(c.lonc.max_queued == 50);
+    CHECK(c.lonc.max_outstanding_per_client == 7);
+    CHECK(c.lonc.client_idle_timeout == 3s);
+    CHECK(c.lond.idle_timeout == 9s);
+    CHECK(c.lond.max_handler_requests == 2);
+    CHECK(c.lond.max_handler_queue == 0);
+    CHECK(c.limits.max_pending_inits == 10);
+    CHECK(c.limits.max_pending_inits_per_address == 3);
+
+    SECTION("lond.idle_timeout follows lonc.keepalive when unset") {
+        auto d = lon::load_config(dir.write("k.yaml", "host_id: msul1\nhosts_file: hosts.yaml\n"
+                                                      "lonc: { keepalive: 5s }\n"));
+        CHECK(d.lond.idle_timeout == 20s);
+        auto e = lon::load_config(dir.write("k2.yaml", "host_id: msul1\nhosts_file: hosts.yaml\n"
+                                                       "lonc: { keepalive: 5s }\nlond: { load_limit: 3 }\n"));
+        CHECK(e.lond.idle_timeout == 20s);
+    }
+    SECTION("bad values name file, line and key") {
+        CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlonc: { max_queued: 0 }\n")
+                  .find("lonlink.yaml:3: lonc.max_queued:") != std::string::npos);
+        CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlond:\n  idle_timeout: 0s\n")
+                  .find("lonlink.yaml:4: lond.idle_timeout:") != std::string::npos);
+        CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlimits: { max_pending_inits: -1 }\n")
+                  .find("lonlink.yaml:3: limits.max_pending_inits:") != std::string::npos);
+    }
 }
