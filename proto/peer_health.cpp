@@ -58,15 +58,20 @@ void PeerHealth::on_linked(time_point now) {
     }
     if (state_ != State::linked) {
         linked_since_ = now;
+        answered_ = false;
     }
     state_ = State::linked;
     failures_ = 0;
     next_attempt_ = now;
 }
 
+void PeerHealth::on_answer() {
+    answered_ = true;
+}
+
 void PeerHealth::on_all_links_lost(time_point now) {
     if (state_ == State::linked) {
-        if (now - linked_since_ >= policy_.stable_after) {
+        if (answered_ && now - linked_since_ >= policy_.stable_after) {
             retries_ = policy_.retries;
         }
         state_ = State::connecting;
@@ -76,8 +81,15 @@ void PeerHealth::on_all_links_lost(time_point now) {
     }
 }
 
+void PeerHealth::on_link_dead(time_point now, double jitter, int links_left) {
+    if (links_left == 0) {
+        on_all_links_lost(now);
+    }
+    on_attempt_failed(now, jitter);
+}
+
 void PeerHealth::tick(time_point now) {
-    if (state_ == State::linked && now - linked_since_ >= policy_.stable_after) {
+    if (state_ == State::linked && answered_ && now - linked_since_ >= policy_.stable_after) {
         retries_ = policy_.retries;
     }
 }

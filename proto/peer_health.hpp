@@ -33,9 +33,19 @@ public:
     void on_attempt_failed(time_point now, double jitter);
     /// A connection is up. From DEAD this is a revival (full retries).
     void on_linked(time_point now);
-    /// The last open connection went away. If the link had been up for stable_after, the
-    /// retry budget is restored first. Next attempt: now.
+    /// The peer answered something on a link (a reply or a keepalive ping). Only a link that
+    /// answers counts as up for stable_after: a peer that accepts connections but never
+    /// answers (a hung lond) must not get its budget back and so goes DEAD.
+    void on_answer();
+    /// The last open connection went away. If the link had been up (and answering) for
+    /// stable_after, the retry budget is restored first. Next attempt: now.
     void on_all_links_lost(time_point now);
+    /// A linked connection was found dead (keepalive unanswered, a request timed out): the
+    /// peer stopped answering without closing, which costs a retry like a failed attempt.
+    /// With `links_left` other connections still up it is an extra connection's failure
+    /// (the budget stops at 1 while linked); with none left, the link is lost and the next
+    /// attempt waits the backoff, so a silent peer goes DEAD after `retries` such events.
+    void on_link_dead(time_point now, double jitter, int links_left);
     /// Restores the retry budget once the link has been up continuously for stable_after.
     void tick(time_point now);
     /// Operator or inbound-connection revival: full retries, connecting, attempt now.
@@ -48,6 +58,7 @@ private:
     int failures_ = 0;            ///< consecutive failed attempts (backoff exponent)
     time_point next_attempt_;
     time_point linked_since_{};
+    bool answered_ = false; ///< an answer came since the link went up
 };
 
 } // namespace lon::proto

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +36,8 @@ public:
 
     [[nodiscard]] bool closed() const { return closed_; }
     [[nodiscard]] Socket& socket() { return socket_; }
+    /// When bytes last arrived (construction time before any): liveness checks use it.
+    [[nodiscard]] std::chrono::steady_clock::time_point last_read() const { return last_read_; }
 
     /// Queues `bytes` for writing (in order). Ignored once closed.
     void send(std::string_view bytes) {
@@ -148,6 +151,7 @@ private:
                 s.close(ec);
                 return;
             }
+            s.last_read_ = std::chrono::steady_clock::now();
             s.framer_.feed(std::string_view(s.rbuf_.data(), n));
             s.drain();
             s.do_read();
@@ -195,6 +199,7 @@ private:
     bool stop_reading_ = false;
     bool close_after_write_ = false;
     std::function<void()> after_flush_;
+    std::chrono::steady_clock::time_point last_read_ = std::chrono::steady_clock::now();
 };
 
 } // namespace lon::link

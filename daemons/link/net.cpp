@@ -1,11 +1,14 @@
 #include "net.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <system_error>
 
 #include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -99,6 +102,35 @@ std::string remote_ip(const asio::ip::tcp::socket& socket) {
         return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
     }
     return a.to_string();
+}
+
+std::error_code set_tcp_liveness(int fd, std::chrono::milliseconds keepalive) {
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(keepalive).count();
+    int idle = static_cast<int>(std::clamp<long long>(secs, 1, 32767)); // kernel maximum
+    int interval = std::max(1, idle / 3);
+    int count = 3;
+    int one = 1;
+    auto user_ms = std::clamp<long long>(3 * keepalive.count(), 1000, 0x7fffffff);
+    unsigned int user_timeout = static_cast<unsigned int>(user_ms);
+    struct Option {
+        int level, name;
+        const void* value;
+        socklen_t size;
+    };
+    const Option options[] = {
+        {SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one},
+        {IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle},
+        {IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval},
+        {IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count},
+        {IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout},
+    };
+    std::error_code first;
+    for (const auto& o : options) {
+        if (::setsockopt(fd, o.level, o.name, o.value, o.size) < 0 && !first) {
+            first.assign(errno, std::system_category());
+        }
+    }
+    return first;
 }
 
 void ignore_sigpipe() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -23,6 +24,13 @@ namespace lon::link {
 /// The numeric remote address of a connected socket ("" if unknown); IPv4-mapped IPv6
 /// addresses are shown as IPv4.
 [[nodiscard]] std::string remote_ip(const asio::ip::tcp::socket& socket);
+
+/// The kernel's part in noticing a dead peer, derived from `keepalive` (lonc.keepalive): TCP
+/// keepalive probes after `keepalive` of silence, every keepalive/3 (at least 1 s), three of
+/// them; and TCP_USER_TIMEOUT of 3 x keepalive, so data that stays unacknowledged that long
+/// (a peer that lost power) aborts the connection even while we are sending. Best effort:
+/// returns the first error, the socket stays usable either way.
+std::error_code set_tcp_liveness(int fd, std::chrono::milliseconds keepalive);
 
 /// Ignores SIGPIPE: a closed peer surfaces as an error_code (EPIPE) instead.
 void ignore_sigpipe();

@@ -22,6 +22,10 @@ void OutboundConn::connect(const asio::ip::address& local, const asio::ip::tcp::
     auto& s = socket().tcp();
     s.open(remote.protocol(), ec);
     if (!ec) {
+        // The kernel notices a vanished peer too, even while we are still sending.
+        if (auto kec = link::set_tcp_liveness(s.native_handle(), owner_.config().lonc.keepalive)) {
+            spdlog::debug("TCP keepalive options on a link to {}: {}", peer_label_, kec.message());
+        }
         // Bind to our own host's address, so the peer's lond sees who we claim to be and a
         // whole cluster can share one machine on 127.0.0.x addresses.
         s.bind(asio::ip::tcp::endpoint(local, 0), ec);
@@ -57,7 +61,6 @@ void OutboundConn::fail(std::string why) {
 }
 
 void OutboundConn::on_line(std::string line) {
-    last_traffic_ = std::chrono::steady_clock::now();
     if (!linked_) {
         on_answer(line);
         return;
@@ -65,6 +68,11 @@ void OutboundConn::on_line(std::string line) {
     auto tagged = proto::parse_tagged(line);
     if (!tagged) {
         fail("malformed reply line from the peer");
+        return;
+    }
+    if (ping_tag_ != 0 && tagged->tag == ping_tag_) {
+        ping_tag_ = 0; // the peer is alive; the next ping after another quiet keepalive
+        owner_.on_reply(*this);
         return;
     }
     auto it = in_flight_.find(tagged->tag);
@@ -146,15 +154,34 @@ void OutboundConn::send_request(const RequestPtr& request) {
     send(proto::format_tagged(tag, request->line));
 }
 
-bool OutboundConn::expire(time_point now) {
-    bool keepalive_lost = false;
-    for (auto& [tag, request] : in_flight_) {
-        if (!request->finished() && request->deadline <= now) {
-            keepalive_lost = keepalive_lost || request->internal;
-            request->finish(proto::replies::con_lost);
+proto::LinkLivenessAction OutboundConn::check_liveness(time_point now,
+                                                       std::chrono::milliseconds keepalive) {
+    proto::LinkLivenessInput in;
+    in.now = now;
+    in.last_received = last_read();
+    in.keepalive = keepalive;
+    if (ping_tag_ != 0) {
+        in.ping_deadline = ping_deadline_;
+    }
+    for (const auto& [tag, request] : in_flight_) {
+        if (!in.earliest_request_deadline || request->deadline < *in.earliest_request_deadline) {
+            in.earliest_request_deadline = request->deadline;
         }
     }
-    return keepalive_lost;
+    auto action = proto::check_link_liveness(in);
+    if (action == proto::LinkLivenessAction::send_ping) {
+        ping_tag_ = next_tag_++;
+        ping_deadline_ = now + keepalive;
+        send(proto::format_tagged(ping_tag_, "ping"));
+    }
+    return action;
+}
+
+void OutboundConn::set_dead(std::string why) {
+    dead_ = true;
+    if (failure_.empty()) {
+        failure_ = std::move(why);
+    }
 }
 
 void OutboundConn::on_too_long() {

@@ -8,6 +8,7 @@
 #include <asio.hpp>
 
 #include "line_session.hpp"
+#include "link_liveness.hpp"
 #include "negotiation.hpp"
 #include "pending_request.hpp"
 #include "transport.hpp"
@@ -32,8 +33,8 @@ public:
 
     [[nodiscard]] bool linked() const { return linked_; }
     [[nodiscard]] proto::Mode mode() const { return mode_; }
+    /// Client requests sent on this link and not answered yet (our keepalive ping aside).
     [[nodiscard]] std::size_t in_flight() const { return in_flight_.size(); }
-    [[nodiscard]] time_point last_traffic() const { return last_traffic_; }
     /// The peer certificate's CN and expiry (ssl links only).
     [[nodiscard]] const std::string& peer_subject() const { return peer_subject_; }
     [[nodiscard]] std::time_t peer_not_after() const { return peer_not_after_; }
@@ -50,10 +51,13 @@ public:
 
     /// Sends `request` under a fresh tag; it is now delivered at most once.
     void send_request(const RequestPtr& request);
-    /// Answers con_lost to every in-flight client request past its deadline (the tag stays
-    /// reserved until the late reply or the end of the link). Returns true if one of our own
-    /// keepalive pings timed out, i.e. the link is dead.
-    bool expire(time_point now);
+    /// The scheduled liveness check of a linked connection (see proto/link_liveness.hpp):
+    /// sends the keepalive ping when the link has been quiet for `keepalive`; returns
+    /// close_* when the peer must be taken for gone. The owner closes the link then.
+    proto::LinkLivenessAction check_liveness(time_point now, std::chrono::milliseconds keepalive);
+    /// Marks the link as found dead (why, for the log) before the owner closes it.
+    void set_dead(std::string why);
+    [[nodiscard]] bool dead() const { return dead_; }
 
     void on_line(std::string line);
     void on_too_long();
@@ -76,7 +80,9 @@ private:
     proto::Mode mode_ = proto::Mode::insecure;
     std::uint64_t next_tag_ = 1;
     std::map<std::uint64_t, RequestPtr> in_flight_;
-    time_point last_traffic_{};
+    std::uint64_t ping_tag_ = 0;              ///< our keepalive ping in flight (0: none)
+    time_point ping_deadline_{};
+    bool dead_ = false;
     std::string failure_;
     std::string peer_subject_;
     std::time_t peer_not_after_ = 0;

@@ -388,7 +388,8 @@ void PeerChild::open_connection(bool upgrade_probe) {
     conns_.push_back(conn);
     spdlog::debug("connecting to {} at {}:{}", peer_, remote_ip.to_string(), peer_host_->port);
     conn->connect(local, asio::ip::tcp::endpoint(remote_ip, peer_host_->port), *offer,
-                  config_.limits.handshake_timeout);
+                  proto::negotiation_timeout(config_.limits.handshake_timeout,
+                                             config_.lonc.keepalive));
 }
 
 void PeerChild::on_linked(OutboundConn& conn) {
@@ -417,6 +418,7 @@ void PeerChild::on_linked(OutboundConn& conn) {
 }
 
 void PeerChild::on_reply(OutboundConn& conn) {
+    health_.on_answer();
     if (conn.retired() && conn.in_flight() == 0) {
         conn.close(); // its replacement takes the traffic
         return;
@@ -438,7 +440,19 @@ void PeerChild::on_conn_closed(OutboundConn& conn) {
     if (stopping_) {
         return;
     }
-    if (conn.upgrade_probe() && !conn.linked()) {
+    if (conn.dead()) {
+        // The peer stopped answering without closing: a failed attempt's worth.
+        count("links_lost");
+        health_.on_link_dead(now, std::uniform_real_distribution<double>(0, 1)(rng_),
+                             linked_count());
+        bool dead = health_.state() == proto::PeerHealth::State::dead;
+        spdlog::warn("link to {} closed: {}; {}", peer_, conn.failure(),
+                     dead ? std::string("peer is DEAD")
+                          : "retries remaining: " + std::to_string(health_.retries_remaining()));
+        if (linked_count() == 0 && dead) {
+            fail_queue();
+        }
+    } else if (conn.upgrade_probe() && !conn.linked()) {
         spdlog::debug("ssl upgrade attempt to {} failed: {}", peer_, conn.failure());
     } else if (conn.retired()) {
         spdlog::debug("retired link to {} closed", peer_);
@@ -494,6 +508,7 @@ void PeerChild::tick() {
     health_.tick(now);
     check_certificates(now);
     expire_requests(now);
+    check_links(now);
     try_upgrade(now);
     if (now >= next_flush_) {
         next_flush_ = now + std::chrono::seconds(1);
@@ -505,7 +520,6 @@ void PeerChild::tick() {
             c->close();
         }
     }
-    send_keepalives(now);
     if (idle(now) && locals_.empty()) {
         spdlog::info("idle for {} ms; exiting", config_.lonc.idle_timeout.count());
         stop(0);
@@ -519,24 +533,31 @@ void PeerChild::expire_requests(clock::time_point now) {
     while (!queue_.empty() && queue_.front()->deadline <= now) {
         queue_.front()->finish(proto::replies::con_lost);
         queue_.pop_front();
-    }
-    std::vector<std::shared_ptr<OutboundConn>> dead_links;
-    for (const auto& c : conns_) {
-        if (c->linked() && c->expire(now)) {
-            dead_links.push_back(c);
-        }
-    }
-    for (const auto& c : dead_links) {
-        spdlog::warn("link to {}: no answer to keepalive; closing it", peer_);
-        c->close(asio::error::timed_out);
+        count("request_timeouts");
     }
 }
 
-void PeerChild::send_keepalives(clock::time_point now) {
-    for (const auto& c : conns_) {
-        if (c->linked() && c->in_flight() == 0 && now - c->last_traffic() >= config_.lonc.keepalive) {
-            c->send_request(std::make_shared<PendingRequest>(
-                "ping", now + config_.limits.handshake_timeout, [](std::string_view) {}, true));
+void PeerChild::check_links(clock::time_point now) {
+    using Action = proto::LinkLivenessAction;
+    auto conns = conns_;
+    for (const auto& c : conns) {
+        if (!c->linked() || c->closed()) {
+            continue;
+        }
+        auto keepalive = config_.lonc.keepalive;
+        switch (c->check_liveness(now, keepalive)) {
+        case Action::close_keepalive_lost:
+            count("keepalive_timeouts");
+            c->set_dead(fmt::format("no answer to keepalive within {} ms", keepalive.count()));
+            c->close(asio::error::timed_out);
+            break;
+        case Action::close_request_timeout:
+            count("request_timeouts");
+            c->set_dead("a request timed out (lonc.request_timeout)");
+            c->close(asio::error::timed_out);
+            break;
+        default:
+            break;
         }
     }
 }

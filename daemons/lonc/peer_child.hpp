@@ -80,8 +80,10 @@ private:
     void maybe_connect();
     void open_connection(bool upgrade_probe = false);
     void fail_queue();
+    /// Fails queued requests past their deadline; probes every link and closes the ones
+    /// whose peer stopped answering (proto/link_liveness.hpp).
     void expire_requests(clock::time_point now);
-    void send_keepalives(clock::time_point now);
+    void check_links(clock::time_point now);
     [[nodiscard]] bool idle(clock::time_point now) const;
     [[nodiscard]] int linked_count() const;
     [[nodiscard]] std::string status_json() const;

@@ -14,15 +14,12 @@ namespace lon::lonc {
 struct PendingRequest {
     using Done = std::function<void(std::string_view reply)>;
 
-    PendingRequest(std::string text, std::chrono::steady_clock::time_point due, Done on_done,
-                   bool is_internal = false)
-        : line(std::move(text)), deadline(due), done(std::move(on_done)),
-          internal(is_internal) {}
+    PendingRequest(std::string text, std::chrono::steady_clock::time_point due, Done on_done)
+        : line(std::move(text)), deadline(due), done(std::move(on_done)) {}
 
     std::string line;
     std::chrono::steady_clock::time_point deadline;
     Done done;
-    bool internal; ///< a keepalive ping of ours, not a client's request
     bool from_peer = false; ///< the reply came from the peer (not con_lost made by lonc)
 
     [[nodiscard]] bool finished() const { return !done; }

@@ -31,7 +31,7 @@ PeerServer::PeerServer(asio::io_context& io, Config config, std::string peer, Un
     : io_(io), config_(std::move(config)), peer_(std::move(peer)), channel_(io, channel.release()),
       signals_(io), critical_(config_.paths.state_dir / "critical" / peer_),
       counters_{"idle_closed", "too_long", "handler_queued", "handler_busy", "handoff_failed"},
-      status_timer_(io) {}
+      status_timer_(io), idle_timer_(io) {}
 
 void PeerServer::count(std::string_view what, std::uint64_t n) {
     counters_.add(what, n);
@@ -125,6 +125,10 @@ void PeerServer::accept_handoff() {
             spdlog::error("cannot adopt a connection: {}", aec.message());
             continue;
         }
+        // The kernel notices a vanished peer too (see lonc.keepalive).
+        if (auto kec = link::set_tcp_liveness(socket.native_handle(), config_.lonc.keepalive)) {
+            spdlog::debug("TCP keepalive options: {}", kec.message());
+        }
         std::string ip = link::remote_ip(socket);
         auto session = std::make_shared<Session>(*this, std::move(socket), ip);
         session->begin(handoff->data);
@@ -134,7 +138,40 @@ void PeerServer::accept_handoff() {
 
 void PeerServer::on_session_linked(Session& session) {
     linked_.insert(&session);
+    arm_idle_sweep();
     publish();
+}
+
+void PeerServer::arm_idle_sweep() {
+    if (idle_sweep_armed_ || stopping_ || linked_.empty()) {
+        return;
+    }
+    idle_sweep_armed_ = true;
+    idle_timer_.expires_after(std::max<std::chrono::milliseconds>(
+        config_.lond.idle_timeout / 4, std::chrono::milliseconds(100)));
+    idle_timer_.async_wait([this](std::error_code ec) {
+        idle_sweep_armed_ = false;
+        if (!ec && !stopping_) {
+            sweep_idle();
+            arm_idle_sweep();
+        }
+    });
+}
+
+void PeerServer::sweep_idle() {
+    auto now = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<Session>> quiet;
+    for (Session* s : linked_) {
+        if (now - s->last_read() >= config_.lond.idle_timeout) {
+            quiet.push_back(s->shared_from_this());
+        }
+    }
+    for (const auto& s : quiet) {
+        count("idle_closed");
+        spdlog::info("closing a link from {}: nothing received for {} ms (lond.idle_timeout)",
+                     peer_, config_.lond.idle_timeout.count());
+        s->close(asio::error::timed_out);
+    }
 }
 
 void PeerServer::on_session_closed(Session& session) {
@@ -200,6 +237,7 @@ void PeerServer::shutdown() {
     signals_.cancel(ignored);
     channel_.close(ignored);
     status_timer_.cancel();
+    idle_timer_.cancel();
     auto sessions = linked_;
     for (Session* s : sessions) {
         s->close();

@@ -51,6 +51,11 @@ private:
     void shutdown();
     void publish();
     void revive_local_lonc();
+    /// Closes sessions that have received nothing for lond.idle_timeout (a peer that lost
+    /// power or rebooted leaves half-open connections behind; a live lonc pings every
+    /// keepalive). Runs every quarter of idle_timeout while sessions are linked.
+    void arm_idle_sweep();
+    void sweep_idle();
     /// (Re)loads our certificate; on error keeps what we had.
     void load_tls();
 
@@ -64,6 +69,8 @@ private:
     std::set<Session*> linked_;
     Counters counters_;
     asio::steady_timer status_timer_; ///< pending rewrite of the status file for counters
+    asio::steady_timer idle_timer_;
+    bool idle_sweep_armed_ = false;
     bool status_due_ = false;
     std::string last_title_;
     bool stopping_ = false;

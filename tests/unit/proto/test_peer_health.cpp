@@ -71,6 +71,9 @@ TEST_CASE("PeerHealth: retries reset only after the link stayed up for stable_af
     h.on_attempt_failed(t0, 0.0);
     h.on_linked(t0 + 1000ms);
     CHECK(h.retries_remaining() == 2);
+    h.tick(t0 + 1000ms + 30000ms);
+    CHECK(h.retries_remaining() == 2); // up, but nothing answered yet: not proven
+    h.on_answer();
     h.tick(t0 + 1000ms + 29999ms);
     CHECK(h.retries_remaining() == 2);
     h.tick(t0 + 1000ms + 30000ms);
@@ -91,6 +94,7 @@ TEST_CASE("PeerHealth: a short-lived link does not restore the budget", "[proto]
     PeerHealth stable(policy, t0);
     stable.on_attempt_failed(t0, 0.0);
     stable.on_linked(t0 + 1s);
+    stable.on_answer();
     stable.on_all_links_lost(t0 + 40s);
     CHECK(stable.retries_remaining() == 3);
 }
@@ -200,6 +204,7 @@ TEST_CASE("PeerHealth: a second connection does not restart the stability clock"
     PeerHealth h(policy, t0);
     h.on_attempt_failed(t0, 0.0);
     h.on_linked(t0 + 1s);
+    h.on_answer();
     h.on_linked(t0 + 20s); // another pool connection opened
     h.tick(t0 + 31s);       // 30 s after the first link
     CHECK(h.retries_remaining() == 3);
@@ -237,4 +242,45 @@ TEST_CASE("PeerHealth: revive resets the backoff and keeps a linked peer linked"
     linked.revive(t0 + 2s);
     CHECK(linked.state() == State::linked);
     CHECK(linked.retries_remaining() == 3);
+}
+
+TEST_CASE("PeerHealth: a link found dead costs a retry; a silent peer goes DEAD", "[proto]") {
+    PeerHealth h(policy, t0);
+    h.on_linked(t0);
+    h.on_answer();
+    // The last link dies after it was stable: budget restored, then one retry spent.
+    h.on_link_dead(t0 + 60s, 0.0, 0);
+    CHECK(h.state() == State::connecting);
+    CHECK(h.retries_remaining() == 2);
+    CHECK(h.next_attempt() == t0 + 60s + 1000ms);
+    h.on_attempt_failed(t0 + 61s, 0.0);
+    h.on_attempt_failed(t0 + 63s, 0.0);
+    CHECK(h.state() == State::dead);
+
+    SECTION("a link that never answered does not earn its budget back (a mute peer)") {
+        PeerHealth g(policy, t0);
+        for (int i = 0; i < 3; ++i) {
+            g.on_linked(g.next_attempt());
+            g.tick(g.next_attempt() + 60s);
+            g.on_link_dead(g.next_attempt() + 60s, 0.0, 0);
+        }
+        CHECK(g.state() == State::dead);
+    }
+    SECTION("with another link still up it never kills the peer") {
+        PeerHealth g(policy, t0);
+        g.on_linked(t0);
+        for (int i = 0; i < 10; ++i) {
+            g.on_link_dead(t0 + 1s, 0.0, 1);
+        }
+        CHECK(g.state() == State::linked);
+        CHECK(g.retries_remaining() == 1);
+    }
+    SECTION("an unstable link's death spends from the current budget") {
+        PeerHealth g(policy, t0);
+        g.on_attempt_failed(t0, 0.0); // 2 left
+        g.on_linked(t0 + 1s);
+        g.on_link_dead(t0 + 2s, 0.0, 0); // not stable: 1 left
+        CHECK(g.retries_remaining() == 1);
+        CHECK(g.state() == State::connecting);
+    }
 }
