@@ -11,7 +11,9 @@
 #include <sstream>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -616,4 +618,63 @@ TEST_CASE("out of descriptors, lonc neither spins nor floods its log, and new cl
     INFO(status);
     CHECK(counter(status, "accept_errors") >= 1);
     CHECK(counter(status, "clients_dropped") >= 1);
+}
+
+TEST_CASE("a full queue holds local clients back; they resume as it drains and lose no reply",
+          "[integration][local-clients][queue-full]") {
+    ClusterOptions o = hosts(2);
+    o.lonc_yaml = lonc_yaml("max_queued: 5");
+    Cluster c(o);
+    // A "lond" that accepts TCP and never answers: lonc's requests wait in its queue.
+    lon::UniqueFd fake(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(fake.valid());
+    int one = 1;
+    ::setsockopt(fake.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(lon_port);
+    REQUIRE(::inet_pton(AF_INET, c.address(1).c_str(), &addr.sin_addr) == 1);
+    REQUIRE(::bind(fake.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fake.get(), 16) == 0);
+    c.start_lonc(0);
+
+    constexpr int total = 40;
+    UnixClient u(c.socket(0, 1));
+    REQUIRE(u.connected());
+    std::string burst;
+    for (int i = 0; i < total; ++i) {
+        burst += "echo:" + std::to_string(i) + "\n";
+    }
+    u.send(burst);
+    UnixClient control(c.socket(0, 1));
+    REQUIRE(control.connected());
+    std::string status;
+    CHECK(wait_until(5s, [&] {
+        status = control.request("lonc:status");
+        return counter(status, "queue_full") >= 1;
+    }));
+    INFO(status);
+    auto parsed = parse_json_object(status);
+    REQUIRE(parsed);
+    CHECK(std::strtol((*parsed)["queued"].c_str(), nullptr, 10) <= 5 + 2); // + one per session
+
+    // The real lond takes over: the queue drains and the held client is read again.
+    fake.reset();
+    c.start_lond(1);
+    int answered = 0;
+    int lost = 0;
+    for (int i = 0; i < total; ++i) {
+        auto l = u.read_line(15s);
+        if (l == std::optional<std::string>(std::to_string(i))) {
+            ++answered;
+        } else if (l == std::optional<std::string>("con_lost")) {
+            ++lost;
+        } else {
+            FAIL_CHECK("reply " << i << ": " << l.value_or("<none>"));
+            break;
+        }
+    }
+    CHECK(answered + lost == total);
+    CHECK(answered >= total - 10); // at most the queued ones of a failed attempt or two
+    CHECK(u.request("echo:after") == "after");
 }
