@@ -1,6 +1,7 @@
 #include "critical.hpp"
 
 #include "host_table.hpp"
+#include "message.hpp"
 
 namespace lon::proto {
 
@@ -10,6 +11,10 @@ bool valid_critical_id(std::string_view id) {
 
 std::string format_critical(std::string_view id, std::string_view request) {
     return "critical:" + std::string(id) + ":" + std::string(request);
+}
+
+bool is_critical(std::string_view body) {
+    return command_of(body) == "critical";
 }
 
 std::optional<Critical> parse_critical(std::string_view body) {

@@ -17,7 +17,11 @@ struct Critical {
 /// Ids are [A-Za-z0-9_-]{1,64} (they name files on both sides).
 [[nodiscard]] bool valid_critical_id(std::string_view id);
 [[nodiscard]] std::string format_critical(std::string_view id, std::string_view request);
-/// nullopt unless `body` is `critical:<valid id>:<request>`.
+/// Whether `body` is a durable request (its command word is `critical`). Durable requests
+/// do not nest: an inner request for which this holds is refused (error:bad_request).
+[[nodiscard]] bool is_critical(std::string_view body);
+/// nullopt unless `body` is `critical:<valid id>:<request>` (one level: `request` is not
+/// parsed further).
 [[nodiscard]] std::optional<Critical> parse_critical(std::string_view body);
 
 } // namespace lon::proto

@@ -50,6 +50,23 @@ LineFramer::Result LineFramer::next() {
     }
 }
 
+LineFramer::Result LineFramer::finish() {
+    Result r{Status::need_more, {}};
+    if (!discarding_ && start_ < buf_.size()) {
+        std::size_t len = buf_.size() - start_;
+        if (len > max_line_) {
+            r.status = Status::too_long;
+        } else {
+            r = Result{Status::line, buf_.substr(start_)};
+        }
+    }
+    buf_.clear();
+    start_ = 0;
+    scanned_ = 0;
+    discarding_ = false;
+    return r;
+}
+
 namespace {
 
 /// Where the bytes that belong to no line start: `start` normally; while an overlong line is

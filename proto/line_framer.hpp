@@ -24,6 +24,10 @@ public:
     void feed(std::string_view bytes);
     /// The next complete line, or need_more, or too_long (once per overlong line).
     [[nodiscard]] Result next();
+    /// At end of input, once next() says need_more: the unterminated tail as a last line
+    /// (status line), or need_more when there is none (nothing buffered, or the tail belongs
+    /// to an overlong line already reported). Empties the framer.
+    [[nodiscard]] Result finish();
     /// Bytes buffered that belong to no returned line yet.
     [[nodiscard]] std::size_t buffered() const;
     /// Removes and returns the buffered bytes (e.g. to hand them to another process).

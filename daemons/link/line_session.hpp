@@ -20,12 +20,24 @@ namespace lon::link {
 ///   void on_line(std::string line);        // one complete line, '\n' removed
 ///   void on_too_long();                    // a line went over the limit
 ///   void on_closed(const std::error_code&); // called once, after close()
+/// and, optionally:
+///   void on_input_end();   // end of input under EofPolicy::serve*: every line delivered
+///   void on_output_sent(); // everything queued so far has been handed to the kernel
 /// Reads stop while more than `max_pending_output` bytes wait to be written, so a peer that
 /// sends without reading cannot make us buffer without bound.
 template <class Derived, class Socket>
 class LineSession : public std::enable_shared_from_this<Derived> {
 public:
     static constexpr std::size_t max_pending_output = 8 * 1024 * 1024;
+    using clock = std::chrono::steady_clock;
+
+    /// What end of input (the other side shut its sending half down, or closed) means.
+    enum class EofPolicy {
+        close,           ///< the connection is over: close it now (on_closed gets eof)
+        serve,           ///< a half-close: deliver every complete line, then on_input_end;
+                         ///< an unterminated tail is dropped
+        serve_with_tail, ///< the same, and an unterminated tail is one more line
+    };
 
     LineSession(Socket socket, std::size_t max_line)
         : socket_(std::move(socket)), framer_(max_line) {}
@@ -36,15 +48,23 @@ public:
 
     [[nodiscard]] bool closed() const { return closed_; }
     [[nodiscard]] Socket& socket() { return socket_; }
-    /// When bytes last arrived (construction time before any): liveness checks use it.
-    [[nodiscard]] std::chrono::steady_clock::time_point last_read() const { return last_read_; }
+    /// The input has ended (under EofPolicy::serve*): no more lines will come.
+    [[nodiscard]] bool input_ended() const { return eof_; }
+    /// When bytes last arrived (or the session started).
+    [[nodiscard]] clock::time_point last_input() const { return last_input_; }
+    /// Messages (as counted by send) not yet handed to the kernel.
+    [[nodiscard]] std::size_t unsent_messages() const { return out_messages_ + wbuf_messages_; }
+    /// Whether reading is paused (pause_reading, close_after_flush).
+    [[nodiscard]] bool reading_paused() const { return stop_reading_; }
 
-    /// Queues `bytes` for writing (in order). Ignored once closed.
-    void send(std::string_view bytes) {
+    /// Queues `bytes` for writing (in order), `messages` of them for unsent_messages().
+    /// Ignored once closed.
+    void send(std::string_view bytes, std::size_t messages = 0) {
         if (closed_) {
             return;
         }
         out_.append(bytes);
+        out_messages_ += messages;
         if (!writing_) {
             // Start the write from a fresh handler, so every reply produced while handling
             // one read (a burst of pipelined requests) goes out in a single write.
@@ -80,7 +100,11 @@ public:
         }
         stop_reading_ = false;
         drain();
-        do_read();
+        if (eof_) {
+            finish_input();
+        } else {
+            do_read();
+        }
     }
     /// Runs `then` once everything queued so far has been written (not at all if the
     /// connection closes first).
@@ -109,6 +133,8 @@ public:
 protected:
     /// Bytes that arrived before this object took the socket over (lond hand-off).
     void feed(std::string_view bytes) { framer_.feed(bytes); }
+    /// Chooses what end of input means (default: close).
+    void set_eof_policy(EofPolicy policy) { eof_policy_ = policy; }
 
     /// Delivers buffered lines, then keeps reading until the connection ends.
     void start() {
@@ -132,8 +158,34 @@ private:
         }
     }
 
+    /// End of input under a serve policy: delivers what is left (once not paused), then
+    /// tells Derived.
+    void finish_input() {
+        drain();
+        if (closed_ || stop_reading_ || input_done_) {
+            return; // paused: resume_reading comes back here
+        }
+        input_done_ = true;
+        auto tail = framer_.finish();
+        if (eof_policy_ == EofPolicy::serve_with_tail) {
+            if (tail.status == proto::LineFramer::Status::line) {
+                static_cast<Derived&>(*this).on_line(std::move(tail.line));
+            } else if (tail.status == proto::LineFramer::Status::too_long) {
+                static_cast<Derived&>(*this).on_too_long();
+            }
+        }
+        if (closed_) {
+            return;
+        }
+        if constexpr (requires(Derived& d) { d.on_input_end(); }) {
+            static_cast<Derived&>(*this).on_input_end();
+        } else {
+            close_after_flush();
+        }
+    }
+
     void do_read() {
-        if (closed_ || reading_ || stop_reading_) {
+        if (closed_ || reading_ || stop_reading_ || eof_) {
             return;
         }
         if (out_.size() + wbuf_.size() > max_pending_output) {
@@ -147,11 +199,16 @@ private:
             if (s.closed_) {
                 return;
             }
+            if (ec == asio::error::eof && s.eof_policy_ != EofPolicy::close) {
+                s.eof_ = true;
+                s.finish_input();
+                return;
+            }
             if (ec) {
                 s.close(ec);
                 return;
             }
-            s.last_read_ = std::chrono::steady_clock::now();
+            s.last_input_ = clock::now();
             s.framer_.feed(std::string_view(s.rbuf_.data(), n));
             s.drain();
             s.do_read();
@@ -162,11 +219,14 @@ private:
         writing_ = true;
         wbuf_.swap(out_);
         out_.clear();
+        wbuf_messages_ = out_messages_;
+        out_messages_ = 0;
         asio::async_write(socket_, asio::buffer(wbuf_), [self = this->shared_from_this()](
                                                             std::error_code ec, std::size_t) {
             LineSession& s = *self;
             s.writing_ = false;
             s.wbuf_.clear();
+            s.wbuf_messages_ = 0;
             if (s.closed_) {
                 return;
             }
@@ -184,6 +244,12 @@ private:
                 s.after_flush_ = nullptr;
                 then();
             }
+            if constexpr (requires(Derived& d) { d.on_output_sent(); }) {
+                if (s.closed_) {
+                    return;
+                }
+                static_cast<Derived&>(s).on_output_sent(); // may send (appends or posts)
+            }
             s.do_read();
         });
     }
@@ -193,13 +259,18 @@ private:
     std::array<char, 16384> rbuf_{};
     std::string out_;  ///< queued, not yet handed to the kernel
     std::string wbuf_; ///< being written
+    std::size_t out_messages_ = 0;
+    std::size_t wbuf_messages_ = 0;
+    clock::time_point last_input_ = clock::now();
+    EofPolicy eof_policy_ = EofPolicy::close;
+    bool eof_ = false;        ///< input ended (serve policies)
+    bool input_done_ = false; ///< finish_input has run to its end
     bool reading_ = false;
     bool writing_ = false;
     bool closed_ = false;
     bool stop_reading_ = false;
     bool close_after_write_ = false;
     std::function<void()> after_flush_;
-    std::chrono::steady_clock::time_point last_read_ = std::chrono::steady_clock::now();
 };
 
 } // namespace lon::link

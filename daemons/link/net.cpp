@@ -25,22 +25,29 @@ namespace {
 
 UniqueFd bind_unix_listener(const std::filesystem::path& path,
                             const std::optional<std::string>& group, std::string& warning) {
+    const std::string& p = path.native();
+    // Bound, listening, with its mode and group, under a temporary name in the same folder,
+    // then renamed into place: a client that connects as soon as the path appears never
+    // gets ECONNREFUSED (nor EACCES for want of the group).
+    const std::string tmp =
+        (path.parent_path() / ("." + path.filename().string() + "." + std::to_string(::getpid()) +
+                               ".tmp"))
+            .native();
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    const std::string& p = path.native();
-    if (p.size() >= sizeof addr.sun_path) {
+    if (p.size() >= sizeof addr.sun_path || tmp.size() >= sizeof addr.sun_path) {
         errno = ENAMETOOLONG;
         throw_errno("socket path " + p);
     }
-    std::memcpy(addr.sun_path, p.c_str(), p.size() + 1);
+    std::memcpy(addr.sun_path, tmp.c_str(), tmp.size() + 1);
     struct stat st {};
-    if (::lstat(p.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            errno = EEXIST;
-            throw_errno(p + " exists and is not a socket");
-        }
-        ::unlink(p.c_str()); // stale socket from an earlier run; the pid file guards live ones
+    if (::lstat(p.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
+        errno = EEXIST;
+        throw_errno(p + " exists and is not a socket");
     }
+    // A stale socket at `p` from an earlier run is replaced by the rename below; the pid file
+    // guards live ones. A leftover temporary name of ours is stale by construction.
+    ::unlink(tmp.c_str());
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd) {
         throw_errno("socket");
@@ -50,14 +57,20 @@ UniqueFd bind_unix_listener(const std::filesystem::path& path,
     int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     ::umask(old);
     if (rc < 0) {
-        throw_errno("bind " + p);
+        throw_errno("bind " + tmp);
     }
+    auto fail = [&](const std::string& what) {
+        int saved = errno;
+        ::unlink(tmp.c_str());
+        errno = saved;
+        throw_errno(what);
+    };
     if (::listen(fd.get(), SOMAXCONN) < 0) {
-        throw_errno("listen " + p);
+        fail("listen " + tmp);
     }
     if (group && !group->empty()) {
         if (const ::group* gr = ::getgrnam(group->c_str()); gr != nullptr) {
-            if (::chown(p.c_str(), static_cast<uid_t>(-1), gr->gr_gid) < 0) {
+            if (::chown(tmp.c_str(), static_cast<uid_t>(-1), gr->gr_gid) < 0) {
                 warning = "cannot give " + p + " to group " + *group + ": " + std::strerror(errno);
             }
         } else {
@@ -65,7 +78,12 @@ UniqueFd bind_unix_listener(const std::filesystem::path& path,
                       " keeps this process's group";
         }
     }
-    ::chmod(p.c_str(), 0660);
+    if (::chmod(tmp.c_str(), 0660) < 0) {
+        fail("chmod " + tmp);
+    }
+    if (::rename(tmp.c_str(), p.c_str()) < 0) {
+        fail("rename " + tmp + " to " + p);
+    }
     return fd;
 }
 

@@ -13,7 +13,9 @@ namespace lon::link {
 
 /// Binds and listens on a unix stream socket at `path` (a stale socket file is replaced; any
 /// other file there is an error), mode 0660, group `group` when given and known. A missing
-/// group is not fatal: `warning` says so. Throws std::system_error (startup only).
+/// group is not fatal: `warning` says so. The path appears only once the socket listens with
+/// its mode and group (made under a temporary name, then renamed), so a client connecting as
+/// soon as it sees the path gets in. Throws std::system_error (startup and reload only).
 [[nodiscard]] UniqueFd bind_unix_listener(const std::filesystem::path& path,
                                           const std::optional<std::string>& group,
                                           std::string& warning);

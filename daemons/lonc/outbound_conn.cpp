@@ -158,7 +158,7 @@ proto::LinkLivenessAction OutboundConn::check_liveness(time_point now,
                                                        std::chrono::milliseconds keepalive) {
     proto::LinkLivenessInput in;
     in.now = now;
-    in.last_received = last_read();
+    in.last_received = last_input();
     in.keepalive = keepalive;
     if (ping_tag_ != 0) {
         in.ping_deadline = ping_deadline_;

@@ -51,7 +51,8 @@ PeerChild::PeerChild(asio::io_context& io, Config config, std::string peer, Uniq
       last_activity_(clock::now()),
       counters_{"keepalive_timeouts", "request_timeouts", "links_lost", "queue_full",
                 "client_backpressure", "too_long", "critical_refused", "clients_idle_closed",
-                "accept_errors", "clients_dropped"} {
+                "accept_errors", "clients_dropped"},
+      accept_timer_(io), log_throttle_(std::chrono::seconds(10)) {
     acceptor_.assign(asio::local::stream_protocol(), listen_fd.release());
 }
 
@@ -174,24 +175,116 @@ void PeerChild::do_accept() {
             return;
         }
         if (ec) {
-            spdlog::error("accept on local socket: {}", ec.message());
-        } else {
-            std::make_shared<LocalSession>(*this, std::move(s))->begin();
+            on_accept_error(ec);
+            return;
         }
+        std::make_shared<LocalSession>(*this, std::move(s))->begin();
         do_accept();
     });
 }
 
+/// Never retries at once: out of descriptors, accept fails again at once (a busy loop and a
+/// log line per failure). Out of descriptors, the session idle longest with nothing
+/// outstanding makes room (as nginx drains reusable connections); otherwise, or for any other
+/// error, accepting resumes after a short pause.
+void PeerChild::on_accept_error(const std::error_code& ec) {
+    count("accept_errors");
+    warn_throttled("accept:" + ec.message(), "accept on local socket: " + ec.message());
+    // Asio reports errno values in its own category.
+    bool out_of_fds = ec == asio::error::no_descriptors ||
+                      ec == std::error_code(ENFILE, asio::error::get_system_category());
+    if (out_of_fds && drop_idlest_local()) {
+        // A descriptor is free now; pending connections get in at once.
+        asio::post(io_, [this] {
+            if (!stopping_) {
+                do_accept();
+            }
+        });
+        return;
+    }
+    accept_timer_.expires_after(std::chrono::milliseconds(100));
+    accept_timer_.async_wait([this](std::error_code tec) {
+        if (!tec && !stopping_) {
+            do_accept();
+        }
+    });
+}
+
+bool PeerChild::drop_idlest_local() {
+    LocalSession* idlest = nullptr;
+    for (const auto& [raw, session] : locals_) {
+        if (session->reusable() &&
+            (idlest == nullptr || session->last_input() < idlest->last_input())) {
+            idlest = raw;
+        }
+    }
+    if (idlest == nullptr) {
+        return false;
+    }
+    count("clients_dropped");
+    warn_throttled("clients_dropped",
+                   "out of file descriptors: closing the idlest local connection");
+    idlest->close();
+    return true;
+}
+
+void PeerChild::close_idle_locals(clock::time_point now) {
+    std::vector<std::shared_ptr<LocalSession>> idle;
+    for (const auto& [raw, session] : locals_) {
+        if (session->reusable() && now - session->last_input() >= config_.lonc.client_idle_timeout) {
+            idle.push_back(session);
+        }
+    }
+    for (const auto& session : idle) {
+        count("clients_idle_closed");
+        spdlog::debug("closing a local connection idle for {} ms",
+                      config_.lonc.client_idle_timeout.count());
+        session->close();
+    }
+}
+
+void PeerChild::warn_throttled(std::string_view key, const std::string& text) {
+    if (auto suppressed = log_throttle_.admit(key, clock::now())) {
+        if (*suppressed > 0) {
+            spdlog::warn("{} ({} more since the last such line)", text, *suppressed);
+        } else {
+            spdlog::warn("{}", text);
+        }
+    }
+}
+
 void PeerChild::on_local_opened(LocalSession& session) {
-    locals_.insert(&session);
+    locals_.emplace(&session, session.shared_from_this());
     last_activity_ = clock::now();
 }
 
 void PeerChild::on_local_closed(LocalSession& session) {
-    locals_.erase(&session);
+    auto it = locals_.find(&session);
+    if (it != locals_.end()) {
+        // Released from a fresh handler: we are inside the session's own close().
+        asio::post(io_, [keep = std::move(it->second)] {});
+        locals_.erase(it);
+    }
     last_activity_ = clock::now();
     if (stopping_ && locals_.empty()) {
         io_.stop(); // every answer due has been written
+    }
+}
+
+void PeerChild::wait_for_queue(LocalSession& session) {
+    queue_waiters_.push_back(session.weak_from_this());
+}
+
+void PeerChild::queue_drained() {
+    if (queue_waiters_.empty() || queue_full()) {
+        return;
+    }
+    auto waiters = std::move(queue_waiters_);
+    queue_waiters_.clear();
+    for (const auto& w : waiters) {
+        if (auto session = w.lock()) {
+            session->apply_bounds(); // resumes from a fresh handler
+        }
     }
 }
 
@@ -329,6 +422,7 @@ void PeerChild::pump() {
             best->send_request(request);
         }
     }
+    queue_drained();
     maybe_connect();
     publish();
 }
@@ -488,6 +582,7 @@ void PeerChild::fail_queue() {
     for (auto& r : failed) {
         r->finish(proto::replies::con_lost);
     }
+    queue_drained();
 }
 
 void PeerChild::arm_tick() {
@@ -520,6 +615,7 @@ void PeerChild::tick() {
             c->close();
         }
     }
+    close_idle_locals(now);
     if (idle(now) && locals_.empty()) {
         spdlog::info("idle for {} ms; exiting", config_.lonc.idle_timeout.count());
         stop(0);
@@ -531,10 +627,12 @@ void PeerChild::tick() {
 
 void PeerChild::expire_requests(clock::time_point now) {
     while (!queue_.empty() && queue_.front()->deadline <= now) {
-        queue_.front()->finish(proto::replies::con_lost);
+        RequestPtr expired = std::move(queue_.front());
         queue_.pop_front();
+        expired->finish(proto::replies::con_lost);
         count("request_timeouts");
     }
+    queue_drained();
 }
 
 void PeerChild::check_links(clock::time_point now) {
@@ -656,8 +754,9 @@ void PeerChild::publish() {
     published_at_ = now;
     std::string status = status_json() + "\n";
     if (!write_file_atomic(status_path(config_, peer_), status)) {
-        spdlog::warn("cannot write {}: {}", status_path(config_, peer_).string(),
-                     std::strerror(errno));
+        warn_throttled("status_write", fmt::format("cannot write {}: {}",
+                                                   status_path(config_, peer_).string(),
+                                                   std::strerror(errno)));
     }
 }
 
@@ -713,6 +812,7 @@ void PeerChild::stop(int code) {
     std::error_code ignored;
     signals_.cancel(ignored);
     tick_timer_.cancel();
+    accept_timer_.cancel();
     acceptor_.close(ignored); // our copy only; the parent keeps the socket
     fail_queue();
     auto conns = conns_;
@@ -720,7 +820,7 @@ void PeerChild::stop(int code) {
         c->close(asio::error::operation_aborted); // in-flight requests answer con_lost
     }
     auto locals = locals_;
-    for (LocalSession* l : locals) {
+    for (const auto& [raw, l] : locals) {
         l->close_after_flush(); // deliver the answers already due, then hang up
     }
     std::filesystem::remove(status_path(config_, peer_), ignored);

@@ -12,6 +12,7 @@
 // Status: reply to "lonc:status" and run_dir/lonc.<peer>.json.
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -22,6 +23,7 @@
 
 #include "config.hpp"
 #include "counters.hpp"
+#include "log_throttle.hpp"
 #include "negotiation.hpp"
 #include "peer_health.hpp"
 #include "pending_request.hpp"
@@ -55,9 +57,17 @@ public:
     /// Counts a limit hit or timeout; shown under "counters" in the status.
     void count(std::string_view what, std::uint64_t n = 1) { counters_.add(what, n); }
 
+    /// Logs a warning for `key`, at most one line per key every few seconds (with the number
+    /// of occurrences left out).
+    void warn_throttled(std::string_view key, const std::string& text);
+
     // From local clients.
     void on_local_opened(LocalSession& session);
     void on_local_closed(LocalSession& session);
+    /// The queue holds lonc.max_queued requests: local clients are not read meanwhile.
+    [[nodiscard]] bool queue_full() const { return queue_.size() >= config_.lonc.max_queued; }
+    /// `session` is held back by a full queue: tell it when the queue drains.
+    void wait_for_queue(LocalSession& session);
     /// Queues a request for the peer; `done` gets the reply or con_lost, exactly once.
     void submit(std::string line, PendingRequest::Done done);
     /// Answers a "lonc:..." line other than lonc:critical.
@@ -73,6 +83,12 @@ public:
 
 private:
     void do_accept();
+    void on_accept_error(const std::error_code& ec);
+    /// Closes the local session idle longest with nothing outstanding; false if none.
+    bool drop_idlest_local();
+    void close_idle_locals(clock::time_point now);
+    /// Lets sessions held back by the queue bound read again once it has room.
+    void queue_drained();
     void handle_signals();
     void arm_tick();
     void tick();
@@ -126,9 +142,15 @@ private:
     std::uint64_t critical_counter_ = 0;
     std::vector<std::shared_ptr<OutboundConn>> conns_;
     std::deque<RequestPtr> queue_;
-    std::set<LocalSession*> locals_;
+    /// Every open local session, owned here (a session held back by a bound, or half-closed
+    /// and waiting for its replies, has no read pending to keep it alive).
+    std::map<LocalSession*, std::shared_ptr<LocalSession>> locals_;
+    std::vector<std::weak_ptr<LocalSession>> queue_waiters_;
+
     clock::time_point last_activity_;
     Counters counters_;
+    asio::steady_timer accept_timer_;
+    LogThrottle log_throttle_;
     std::string last_title_;
     std::uint64_t published_counters_ = 0; ///< counters_.version() in the last status file
     clock::time_point published_at_{};

@@ -48,24 +48,34 @@ void forward_to_handler(const CommandContext& ctx, std::string_view request, Rep
                        });
 }
 
+/// Runs a request that is not a durable one (the insecure gate included).
+void dispatch_plain(const CommandContext& ctx, std::string_view request, ReplyFn reply);
+
 } // namespace
 
 void dispatch(const CommandContext& ctx, std::string_view request, ReplyFn reply) {
-    std::string_view command = proto::command_of(request);
-    if (command == "critical") {
-        auto critical = proto::parse_critical(request);
-        if (!critical) {
-            reply(std::string(proto::replies::bad_request));
-            return;
-        }
-        // The inner request goes through the same checks (insecure gate included) once.
-        std::string inner(critical->request);
-        ctx.critical.run_once(
-            std::string(critical->id),
-            [ctx, inner](CriticalLog::ReplyFn done) { dispatch(ctx, inner, std::move(done)); },
-            std::move(reply));
+    if (!proto::is_critical(request)) {
+        dispatch_plain(ctx, request, std::move(reply));
         return;
     }
+    // One level only: durable requests do not nest (a nested one would cost a recursion
+    // and a durable record per level).
+    auto critical = proto::parse_critical(request);
+    if (!critical || proto::is_critical(critical->request)) {
+        reply(std::string(proto::replies::bad_request));
+        return;
+    }
+    std::string inner(critical->request);
+    ctx.critical.run_once(
+        std::string(critical->id),
+        [ctx, inner](CriticalLog::ReplyFn done) { dispatch_plain(ctx, inner, std::move(done)); },
+        std::move(reply));
+}
+
+namespace {
+
+void dispatch_plain(const CommandContext& ctx, std::string_view request, ReplyFn reply) {
+    std::string_view command = proto::command_of(request);
     constexpr std::string_view builtins[] = {"ping", "pong", "echo", "time", "load", "version"};
     bool builtin = std::find(std::begin(builtins), std::end(builtins), command) != std::end(builtins);
     if (!builtin && !ctx.config.lond.handler) {
@@ -95,5 +105,7 @@ void dispatch(const CommandContext& ctx, std::string_view request, ReplyFn reply
         reply(std::string(proto::replies::unknown_cmd));
     }
 }
+
+} // namespace
 
 } // namespace lon::lond

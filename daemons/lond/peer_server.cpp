@@ -162,7 +162,7 @@ void PeerServer::sweep_idle() {
     auto now = std::chrono::steady_clock::now();
     std::vector<std::shared_ptr<Session>> quiet;
     for (Session* s : linked_) {
-        if (now - s->last_read() >= config_.lond.idle_timeout) {
+        if (now - s->last_input() >= config_.lond.idle_timeout) {
             quiet.push_back(s->shared_from_this());
         }
     }

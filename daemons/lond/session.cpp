@@ -13,7 +13,10 @@ namespace lon::lond {
 
 Session::Session(PeerServer& server, asio::ip::tcp::socket socket, std::string ip)
     : LineSession(std::in_place, server.config().limits.max_message_bytes, std::move(socket)),
-      server_(server), ip_(std::move(ip)), timer_(server.io()) {}
+      server_(server), ip_(std::move(ip)), timer_(server.io()) {
+    // Lines on the wire end in '\n': an unterminated tail at end of input is not a request.
+    set_eof_policy(EofPolicy::serve);
+}
 
 void Session::begin(const std::string& initial_bytes) {
     // The whole negotiation, TLS handshake included, must finish within handshake_timeout.
@@ -119,9 +122,20 @@ void Session::serve(const std::string& line) {
     }
     std::uint64_t tag = tagged->tag;
     CommandContext ctx{server_.io(), server_.config(), server_.peer(), mode_, server_.critical()};
+    ++outstanding_;
     dispatch(ctx, tagged->body, [self = shared_from_this(), tag](std::string reply) {
+        --self->outstanding_;
         self->send(proto::format_tagged(tag, reply));
+        if (self->input_ended() && self->outstanding_ == 0) {
+            self->close_after_flush();
+        }
     });
+}
+
+void Session::on_input_end() {
+    if (outstanding_ == 0) {
+        close_after_flush();
+    }
 }
 
 void Session::on_too_long() {

@@ -16,7 +16,8 @@ class PeerServer;
 /// One connection from the peer, inside the lond child: finishes the negotiation the parent
 /// began (answers the init line, runs the TLS handshake as server after "ok:ssl" and checks
 /// the client's certificate names the peer), then serves tagged requests. Replies may go
-/// out of order.
+/// out of order. A peer that shuts its sending half down (half-close) still gets the reply to
+/// every complete request line it sent; then the connection is closed.
 class Session final : public link::LineSession<Session, link::Transport> {
 public:
     Session(PeerServer& server, asio::ip::tcp::socket socket, std::string ip);
@@ -29,6 +30,7 @@ public:
     void on_line(std::string line);
     void on_too_long();
     void on_closed(const std::error_code& ec);
+    void on_input_end();
 
 private:
     void negotiate(const std::string& line);
@@ -40,6 +42,7 @@ private:
     PeerServer& server_;
     std::string ip_;
     asio::steady_timer timer_;
+    std::size_t outstanding_ = 0; ///< requests dispatched, not answered yet
     bool negotiated_ = false;
     proto::Mode mode_ = proto::Mode::insecure;
 };

@@ -250,6 +250,9 @@ class Cluster {
     /// pid; throws with its output when it exits or does not get ready.
     void start_lond(int i);
     void start_lonc(int i);
+    /// The same, run through `prefix` (e.g. {"/usr/bin/prlimit", "--nofile=64", "--"}); the
+    /// prefix must exec the daemon in place (same pid).
+    void start_lonc(int i, const std::vector<std::string>& prefix);
     void start_all();
     void stop_lond(int i);
     void stop_lonc(int i);
@@ -281,7 +284,7 @@ class Cluster {
     RunResult lonreply(int from, int to, const std::string& line) const;
 
   private:
-    void start_daemon(int i, const char* name);
+    void start_daemon(int i, const char* name, const std::vector<std::string>& prefix = {});
 
     ClusterOptions options_;
     TempDir tmp_;

@@ -27,3 +27,24 @@ TEST_CASE("critical: ids are safe file names, malformed lines rejected", "[proto
     CHECK(valid_critical_id("000123-99-1"));
     CHECK_FALSE(valid_critical_id(""));
 }
+
+TEST_CASE("critical: one level only; a nested durable request is recognised", "[proto]") {
+    CHECK(is_critical("critical:a:ping"));
+    CHECK(is_critical("critical"));
+    CHECK_FALSE(is_critical("criticalx:a:ping"));
+    CHECK_FALSE(is_critical("echo:critical:a"));
+    auto c = parse_critical("critical:a:critical:b:ping");
+    REQUIRE(c);
+    CHECK(c->id == "a");
+    CHECK(c->request == "critical:b:ping"); // not parsed further
+    CHECK(is_critical(c->request));          // lond refuses it: error:bad_request
+    // However deep, parsing costs one level.
+    std::string deep;
+    for (int i = 0; i < 10000; ++i) {
+        deep += "critical:x:";
+    }
+    deep += "ping";
+    auto d = parse_critical(deep);
+    REQUIRE(d);
+    CHECK(d->request.size() == deep.size() - 11);
+}

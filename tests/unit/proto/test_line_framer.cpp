@@ -255,3 +255,40 @@ TEST_CASE("LineFramer: lines split across feeds over a long stream", "[proto]") 
     CHECK(lines == 100'000);
     CHECK(f.take_buffered().empty());
 }
+
+TEST_CASE("LineFramer: finish yields the unterminated tail once, then nothing", "[proto]") {
+    LineFramer f(16);
+    f.feed("ping\necho:x");
+    auto a = f.next();
+    REQUIRE(a.status == LineFramer::Status::line);
+    CHECK(a.line == "ping");
+    CHECK(f.next().status == LineFramer::Status::need_more);
+    auto tail = f.finish();
+    REQUIRE(tail.status == LineFramer::Status::line);
+    CHECK(tail.line == "echo:x");
+    CHECK(f.finish().status == LineFramer::Status::need_more);
+    CHECK(f.buffered() == 0);
+}
+
+TEST_CASE("LineFramer: finish with nothing after the last newline yields nothing", "[proto]") {
+    LineFramer f(16);
+    CHECK(f.finish().status == LineFramer::Status::need_more);
+    f.feed("ping\n");
+    CHECK(f.next().status == LineFramer::Status::line);
+    CHECK(f.finish().status == LineFramer::Status::need_more);
+}
+
+TEST_CASE("LineFramer: finish never yields a piece of an overlong line", "[proto]") {
+    LineFramer f(4);
+    f.feed("abcdefgh");
+    CHECK(f.next().status == LineFramer::Status::too_long); // reported once already
+    f.feed("ijk");
+    CHECK(f.next().status == LineFramer::Status::need_more);
+    CHECK(f.finish().status == LineFramer::Status::need_more);
+    // A tail of exactly the limit is a line.
+    f.feed("abcd");
+    CHECK(f.next().status == LineFramer::Status::need_more);
+    auto tail = f.finish();
+    REQUIRE(tail.status == LineFramer::Status::line);
+    CHECK(tail.line == "abcd");
+}
