@@ -103,10 +103,15 @@ std::filesystem::path status_path(const Config& cfg) {
     return cfg.paths.run_dir / "lond.json";
 }
 
+/// EMFILE, ENFILE and their kin. Asio reports errno values in its own system category,
+/// which does not compare equal to std::errc: compare the values.
 bool out_of_descriptors(const std::error_code& ec) {
-    return ec == std::errc::too_many_files_open ||
-           ec == std::errc::too_many_files_open_in_system ||
-           ec == std::errc::no_buffer_space || ec == std::errc::not_enough_memory;
+    if (ec.category() != asio::error::get_system_category() &&
+        ec.category() != std::system_category() && ec.category() != std::generic_category()) {
+        return false;
+    }
+    int v = ec.value();
+    return v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM;
 }
 
 } // namespace
@@ -167,7 +172,15 @@ void Listener::on_accept_error(const std::error_code& ec) {
     note("accept_errors", "accept " + ec.message(),
          fmt::format("accept: {}; pausing accepts for 100 ms", ec.message()), false);
     if (out_of_descriptors(ec)) {
+        // Descriptors ran out below the cap (something else holds them): for a while keep
+        // the pending inits well below what fits, so that the next accepts evict the oldest
+        // instead of failing again and a child can still be started, a status written.
+        constexpr std::size_t reserve = 16;
+        lowered_cap_ = pending_.size() > reserve + 1 ? pending_.size() - reserve : 1;
+        lowered_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(60);
         evict_oldest("out of descriptors");
+        while (pending_.size() > lowered_cap_ && evict_oldest("out of descriptors")) {
+        }
     }
     accept_timer_.expires_after(std::chrono::milliseconds(100));
     accept_timer_.async_wait([this](std::error_code tec) {
@@ -185,6 +198,9 @@ std::size_t Listener::pending_cap() const {
         std::size_t reserve = 32 + 2 * config_.hosts.hosts().size();
         std::size_t budget = descriptor_limit_ > reserve + 1 ? descriptor_limit_ - reserve : 1;
         cap = std::min(cap, budget);
+    }
+    if (lowered_cap_ > 0 && std::chrono::steady_clock::now() < lowered_until_) {
+        cap = std::min(cap, lowered_cap_);
     }
     return cap;
 }

@@ -98,6 +98,8 @@ private:
     std::list<std::shared_ptr<InitReader>> pending_; ///< oldest first
     std::map<std::string, std::size_t, std::less<>> pending_by_ip_;
     std::size_t descriptor_limit_ = 0; ///< soft RLIMIT_NOFILE at start
+    std::size_t lowered_cap_ = 0;      ///< pending cap learnt from EMFILE (0: none) ...
+    std::chrono::steady_clock::time_point lowered_until_{}; ///< ... in force until then
     asio::steady_timer accept_timer_;  ///< pause after an accept error
     Counters counters_;
     LogThrottle log_throttle_;

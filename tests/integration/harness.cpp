@@ -753,13 +753,16 @@ std::filesystem::path Cluster::output_file(int i, const char* daemon) const {
     return dir(i) / (std::string(daemon) + ".out");
 }
 
-void Cluster::start_daemon(int i, const char* name) {
+void Cluster::start_daemon(int i, const char* name, const std::vector<std::string>& prefix) {
     bool lond = std::string_view(name) == "lond";
     auto& p = (lond ? lond_ : lonc_)[static_cast<std::size_t>(i)];
     auto out = output_file(i, name);
-    p = Process(
-        {(lond ? lond_bin() : lonc_bin()).string(), "--config", config(i).string(), "--foreground"},
-        out);
+    std::vector<std::string> argv = prefix;
+    for (std::string a : {(lond ? lond_bin() : lonc_bin()).string(), std::string("--config"),
+                          config(i).string(), std::string("--foreground")}) {
+        argv.push_back(std::move(a));
+    }
+    p = Process(argv, out);
     // Ready once the daemon wrote its own pid into its pid file (after binding).
     auto pidfile = run_dir(i) / (std::string(name) + ".pid");
     bool ready = wait_until(10s, [&] {
@@ -775,6 +778,9 @@ void Cluster::start_daemon(int i, const char* name) {
 
 void Cluster::start_lond(int i) {
     start_daemon(i, "lond");
+}
+void Cluster::start_lond(int i, const std::vector<std::string>& prefix) {
+    start_daemon(i, "lond", prefix);
 }
 void Cluster::start_lonc(int i) {
     start_daemon(i, "lonc");

@@ -249,6 +249,10 @@ class Cluster {
     /// Starts the daemon with --foreground and waits (bounded) until its pid file holds its
     /// pid; throws with its output when it exits or does not get ready.
     void start_lond(int i);
+    /// Same, with `prefix` run in front of the daemon's command line (e.g. {"prlimit",
+    /// "--nofile=256"}, paths absolute: execv); the prefix must exec the daemon, so the pid
+    /// is the daemon's.
+    void start_lond(int i, const std::vector<std::string>& prefix);
     void start_lonc(int i);
     void start_all();
     void stop_lond(int i);
@@ -281,7 +285,7 @@ class Cluster {
     RunResult lonreply(int from, int to, const std::string& line) const;
 
   private:
-    void start_daemon(int i, const char* name);
+    void start_daemon(int i, const char* name, const std::vector<std::string>& prefix = {});
 
     ClusterOptions options_;
     TempDir tmp_;
