@@ -146,6 +146,12 @@ long long child_counter(const Cluster& c, int at, int from, const std::string& n
     return counters && counters->count(name) ? std::atoll((*counters)[name].c_str()) : -1;
 }
 
+/// Starts lonc on host `from` and waits (bounded) for its socket for peer `to`.
+void start_lonc_for(Cluster& c, int from, int to) {
+    c.start_lonc(from);
+    REQUIRE(wait_until(5s, [&] { return std::filesystem::exists(c.socket(from, to)); }));
+}
+
 std::string init_line(const Cluster& c, int from, int to) {
     return "init:1:" + c.id(from) + ":" + c.id(to) + ":insecure\n";
 }
@@ -315,7 +321,7 @@ TEST_CASE("flood: 2,000 idle strangers hit both pending-init caps; a real peer s
     }));
 
     // The real peer links and is served within a few seconds, strangers still connected.
-    c.start_lonc(0);
+    start_lonc_for(c, 0, 1);
     auto start = Clock::now();
     CHECK(c.request(0, 1, "ping", 10s) == c.id(1));
     CHECK(Clock::now() - start < 5s);
@@ -356,7 +362,7 @@ TEST_CASE("flood: lond at its descriptor limit neither spins nor floods its log,
     // Held for a while at the limit: an old lond would spin on accept() here.
     CHECK_FALSE(wait_until(2s, [&] { return !alive(lond); }));
 
-    c.start_lonc(0);
+    start_lonc_for(c, 0, 1);
     auto start = Clock::now();
     CHECK(c.request(0, 1, "ping", 10s) == c.id(1));
     CHECK(Clock::now() - start < 5s);
@@ -377,7 +383,7 @@ TEST_CASE("flood: thousands of garbage connections cost a bounded amount of log"
     raise_own_fd_limit();
     Cluster c(hosts(2));
     c.start_lond(1);
-    c.start_lonc(0);
+    start_lonc_for(c, 0, 1);
     const pid_t lond = c.lond_pid(1);
     REQUIRE(c.request(0, 1, "ping") == c.id(1));
     const auto log_before = size_of(c.log_file(1, "lond"));
@@ -508,7 +514,7 @@ TEST_CASE("flood: a lond child out of descriptors drops a handed-over connection
     auto first = t.read_line(5s);
     REQUIRE(first.has_value());
     CHECK(first->find("error:handler_unavailable") != std::string::npos);
-    REQUIRE(handler.held() > 0); // the handler still holds the others
+    REQUIRE(wait_until(2s, [&] { return handler.held() > 0; })); // it holds the others
 
     // A second connection now cannot be handed over (no descriptor for it in the child).
     RawTcpClient t2(c.address(0), c.address(1));
