@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include "log.hpp"
 #include "net.hpp"
@@ -12,6 +13,32 @@
 #include "tls_credentials.hpp"
 
 namespace lon::link {
+namespace {
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit (children inherit it) and logs the result
+/// once: a daemon serving many peers and local clients should not run out of descriptors
+/// at a default soft limit of 1024.
+void raise_descriptor_limit() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        spdlog::warn("getrlimit(RLIMIT_NOFILE): {}", std::strerror(errno));
+        return;
+    }
+    rlim_t before = lim.rlim_cur;
+    if (lim.rlim_cur != lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+            spdlog::warn("cannot raise the descriptor limit from {} to {}: {}", before,
+                         lim.rlim_max, std::strerror(errno));
+            return;
+        }
+        spdlog::info("descriptor limit raised from {} to {}", before, lim.rlim_cur);
+        return;
+    }
+    spdlog::info("descriptor limit {} (the hard limit)", lim.rlim_cur);
+}
+
+} // namespace
 
 int daemon_main(int argc, char** argv, const DaemonProgram& program) {
     proctitle::save_args(argc, argv);
@@ -58,6 +85,7 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
         }
         init_logging(program.name, cfg.paths.log_dir / (std::string(program.name) + ".log"),
                      args->foreground);
+        raise_descriptor_limit();
         // Certificates present but unusable (key mode, key not matching, wrong host) stop the
         // start: silently running insecure instead would be a downgrade nobody asked for.
         auto tls = load_tls_credentials(cfg);

@@ -40,12 +40,50 @@ void pong(const CommandContext& ctx, ReplyFn reply) {
                        });
 }
 
+/// One request to lond.handler on its own unix connection. A reply too long to be sent
+/// back in a tagged line is answered error:too_long; a handler that cannot be reached
+/// (no socket, no descriptor left, timeout) error:handler_unavailable, for this request only.
+void run_handler_request(const CommandContext& ctx, std::string line,
+                         link::RequestLimiter::SlotPtr slot, ReplyFn reply) {
+    link::unix_request(
+        ctx.io, *ctx.config.lond.handler, std::move(line),
+        max_reply_bytes(ctx.config.limits.max_message_bytes), ctx.config.lonc.request_timeout,
+        [slot = std::move(slot), count = ctx.count, reply = std::move(reply)](
+            std::error_code ec, std::string back) {
+            if (ec == asio::error::not_found) { // no '\n' within the reply limit
+                if (count) {
+                    count("too_long");
+                }
+                reply(std::string(proto::replies::too_long));
+                return;
+            }
+            reply(ec ? "error:handler_unavailable" : std::move(back));
+        });
+}
+
+/// Bounded by ctx.handlers: over lond.max_handler_requests the request waits its turn, over
+/// lond.max_handler_queue as well it is answered error:busy at once.
 void forward_to_handler(const CommandContext& ctx, std::string_view request, ReplyFn reply) {
-    link::unix_request(ctx.io, *ctx.config.lond.handler, ctx.peer + ":" + std::string(request),
-                       ctx.config.limits.max_message_bytes, ctx.config.lonc.request_timeout,
-                       [reply = std::move(reply)](std::error_code ec, std::string back) {
-                           reply(ec ? "error:handler_unavailable" : std::move(back));
-                       });
+    std::string line = ctx.peer + ":" + std::string(request);
+    if (ctx.handlers == nullptr) {
+        run_handler_request(ctx, std::move(line), nullptr, std::move(reply));
+        return;
+    }
+    // The job may run later: it keeps what it needs by value (the context's referents live
+    // as long as the lond child).
+    auto shared_reply = std::make_shared<ReplyFn>(std::move(reply));
+    auto admission = ctx.handlers->submit(
+        [ctx, line = std::move(line), shared_reply](link::RequestLimiter::SlotPtr slot) mutable {
+            run_handler_request(ctx, std::move(line), std::move(slot), std::move(*shared_reply));
+        });
+    if (admission == link::RequestLimiter::Admission::refused) {
+        if (ctx.count) {
+            ctx.count("handler_busy");
+        }
+        (*shared_reply)("error:busy");
+    } else if (admission == link::RequestLimiter::Admission::queued && ctx.count) {
+        ctx.count("handler_queued");
+    }
 }
 
 /// Runs a request that is not a durable one (the insecure gate included).

@@ -8,6 +8,7 @@
 
 #include "config.hpp"
 #include "negotiation.hpp"
+#include "request_limiter.hpp"
 
 namespace lon::lond {
 
@@ -20,7 +21,19 @@ struct CommandContext {
     const std::string& peer;
     proto::Mode mode;
     CriticalLog& critical; ///< durable requests already run for this peer
+    /// Bounds lond.handler requests in flight and waiting (nullptr: unbounded).
+    link::RequestLimiter* handlers = nullptr;
+    /// Counts a limit hit under the status counters ("handler_queued", "handler_busy",
+    /// "too_long"); may be empty.
+    std::function<void(std::string_view)> count = {};
 };
+
+/// Longest reply body that fits in a tagged reply line of `max_message_bytes`: a tag takes
+/// up to 20 digits and one space.
+[[nodiscard]] constexpr std::uint64_t max_reply_bytes(std::uint64_t max_message_bytes) {
+    constexpr std::uint64_t tag_overhead = 20 + 1;
+    return max_message_bytes > tag_overhead ? max_message_bytes - tag_overhead : 0;
+}
 
 using ReplyFn = std::function<void(std::string reply)>;
 

@@ -1,39 +1,55 @@
 #include "listener.hpp"
 
 #include <csignal>
+#include <cstring>
+#include <ctime>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "fd_passing.hpp"
+#include "json.hpp"
 #include "net.hpp"
+#include "pid_file.hpp"
 #include "proctitle.hpp"
 #include "spawn.hpp"
 #include "titles.hpp"
 
 namespace lon::lond {
-namespace {
 
 /// Reads the init line of one fresh connection: at most max_init_line bytes plus '\n',
-/// within handshake_timeout; then asks the Listener what to do with it.
+/// within handshake_timeout; then asks the Listener what to do with it. Tracked by the
+/// Listener as a pending init until it ends one way or another (untrack).
 class InitReader final : public std::enable_shared_from_this<InitReader> {
 public:
-    InitReader(Listener& owner, asio::ip::tcp::socket socket)
+    InitReader(Listener& owner, asio::ip::tcp::socket socket, std::string ip)
         : owner_(owner), socket_(std::move(socket)), timer_(socket_.get_executor()),
-          ip_(link::remote_ip(socket_)) {}
+          ip_(std::move(ip)) {}
+
+    [[nodiscard]] const std::string& ip() const { return ip_; }
+    std::list<std::shared_ptr<InitReader>>::iterator position; ///< in the Listener's list
+    bool tracked = false;
 
     void start() {
         timer_.expires_after(owner_.config().limits.handshake_timeout);
         timer_.async_wait([self = shared_from_this()](std::error_code ec) {
             if (!ec && self->socket_.is_open()) {
-                spdlog::info("closing connection from {}: no init line within the handshake "
-                             "timeout",
-                             self->ip_);
-                std::error_code ignored;
-                self->socket_.close(ignored);
+                self->owner_.on_init_timeout(self->ip_);
+                self->drop();
             }
         });
         do_read();
+    }
+
+    /// Closes the connection unanswered (timeout, eviction, shutdown).
+    void drop() {
+        std::error_code ignored;
+        timer_.cancel();
+        socket_.close(ignored);
+        owner_.untrack(*this);
     }
 
 private:
@@ -49,37 +65,28 @@ private:
             if (!link::is_shutdown(ec)) {
                 spdlog::debug("connection from {} ended before init: {}", ip_, ec.message());
             }
-            timer_.cancel();
+            drop();
             return;
         }
         std::size_t scanned = bytes_.size();
         bytes_.append(chunk_.data(), n);
         auto nl = bytes_.find('\n', scanned);
+        if ((nl == std::string::npos && bytes_.size() > proto::max_init_line) ||
+            (nl != std::string::npos && nl > proto::max_init_line)) {
+            timer_.cancel();
+            owner_.untrack(*this);
+            owner_.on_bad_init(socket_, ip_,
+                               fmt::format("init line longer than {} bytes", proto::max_init_line));
+            return;
+        }
         if (nl == std::string::npos) {
-            if (bytes_.size() > proto::max_init_line) {
-                spdlog::warn("refused {}: init line longer than {} bytes", ip_,
-                             proto::max_init_line);
-                finish_refused("refused:bad_init\n");
-                return;
-            }
             do_read();
             return;
         }
-        if (nl > proto::max_init_line) {
-            spdlog::warn("refused {}: init line longer than {} bytes", ip_, proto::max_init_line);
-            finish_refused("refused:bad_init\n");
-            return;
-        }
         timer_.cancel();
+        owner_.untrack(*this);
         std::string line = bytes_.substr(0, nl);
         owner_.on_init_line(socket_, line, std::move(bytes_));
-    }
-
-    void finish_refused(const char* answer) {
-        timer_.cancel();
-        std::error_code ignored;
-        asio::write(socket_, asio::buffer(std::string_view(answer)), ignored);
-        socket_.close(ignored);
     }
 
     Listener& owner_;
@@ -90,23 +97,57 @@ private:
     std::string bytes_;
 };
 
+namespace {
+
+std::filesystem::path status_path(const Config& cfg) {
+    return cfg.paths.run_dir / "lond.json";
+}
+
+/// EMFILE, ENFILE and their kin. Asio reports errno values in its own system category,
+/// which does not compare equal to std::errc: compare the values.
+bool out_of_descriptors(const std::error_code& ec) {
+    if (ec.category() != asio::error::get_system_category() &&
+        ec.category() != std::system_category() && ec.category() != std::generic_category()) {
+        return false;
+    }
+    int v = ec.value();
+    return v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM;
+}
+
 } // namespace
 
 Listener::Listener(asio::io_context& io, Config config, UniqueFd listen_fd, bool foreground)
     : io_(io), config_(std::move(config)), foreground_(foreground), acceptor_(io),
       signals_(io), reaper_(io, [this](pid_t pid, int status) { on_child_exit(pid, status); }),
-      kill_timer_(io) {
+      kill_timer_(io), accept_timer_(io),
+      counters_{"refused_version", "refused_wrong_server", "refused_unknown_host",
+                "refused_address_mismatch", "refused_bad_init", "refused_busy",
+                "pending_evicted", "pending_over_address_cap", "pending_timeout",
+                "accept_errors", "handoff_failed"},
+      status_timer_(io) {
     auto ip = asio::ip::make_address(config_.listen_address);
     acceptor_.assign(ip.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
                      listen_fd.release());
 }
 
+Listener::~Listener() = default;
+
 void Listener::start() {
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) {
         signals_.add(sig);
     }
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+        descriptor_limit_ = static_cast<std::size_t>(lim.rlim_cur);
+    }
+    if (pending_cap() < config_.limits.max_pending_inits) {
+        spdlog::warn("at most {} connections may wait for their init line (not {}): the "
+                     "descriptor limit is {}",
+                     pending_cap(), config_.limits.max_pending_inits, descriptor_limit_);
+    }
     handle_signals();
     update_title();
+    write_status();
     do_accept();
 }
 
@@ -116,13 +157,133 @@ void Listener::do_accept() {
             return;
         }
         if (ec) {
-            // EMFILE and friends: a local fault; log and keep accepting after a breath.
-            spdlog::error("accept: {}", ec.message());
-        } else {
-            std::make_shared<InitReader>(*this, std::move(socket))->start();
+            on_accept_error(ec);
+            return;
         }
+        admit(std::move(socket));
         do_accept();
     });
+}
+
+void Listener::on_accept_error(const std::error_code& ec) {
+    // A local fault (EMFILE and friends): never retry at once, that only spins. Free a
+    // descriptor by dropping the oldest connection that has not sent its init line, and
+    // accept again after a pause.
+    note("accept_errors", "accept " + ec.message(),
+         fmt::format("accept: {}; pausing accepts for 100 ms", ec.message()), false);
+    if (out_of_descriptors(ec)) {
+        // Descriptors ran out below the cap (something else holds them): for a while keep
+        // the pending inits well below what fits, so that the next accepts evict the oldest
+        // instead of failing again and a child can still be started, a status written.
+        constexpr std::size_t reserve = 16;
+        lowered_cap_ = pending_.size() > reserve + 1 ? pending_.size() - reserve : 1;
+        lowered_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        evict_oldest("out of descriptors");
+        while (pending_.size() > lowered_cap_ && evict_oldest("out of descriptors")) {
+        }
+    }
+    accept_timer_.expires_after(std::chrono::milliseconds(100));
+    accept_timer_.async_wait([this](std::error_code tec) {
+        if (!tec && !stopping_) {
+            do_accept();
+        }
+    });
+}
+
+std::size_t Listener::pending_cap() const {
+    std::size_t cap = std::max<std::size_t>(config_.limits.max_pending_inits, 1);
+    if (descriptor_limit_ > 0) {
+        // Keep room for the log, the listener, the io_context, one channel per child and
+        // a child being started.
+        std::size_t reserve = 32 + 2 * config_.hosts.hosts().size();
+        std::size_t budget = descriptor_limit_ > reserve + 1 ? descriptor_limit_ - reserve : 1;
+        cap = std::min(cap, budget);
+    }
+    if (lowered_cap_ > 0 && std::chrono::steady_clock::now() < lowered_until_) {
+        cap = std::min(cap, lowered_cap_);
+    }
+    return cap;
+}
+
+void Listener::admit(asio::ip::tcp::socket socket) {
+    std::string ip = link::remote_ip(socket);
+    std::error_code ignored;
+    auto it = pending_by_ip_.find(ip);
+    std::size_t from_ip = it == pending_by_ip_.end() ? 0 : it->second;
+    if (from_ip >= std::max<std::size_t>(config_.limits.max_pending_inits_per_address, 1)) {
+        note("pending_over_address_cap", "over_address_cap " + ip,
+             fmt::format("refused a connection from {}: {} of its connections have not sent "
+                         "their init line yet (limits.max_pending_inits_per_address)",
+                         ip, from_ip));
+        socket.non_blocking(true, ignored);
+        static constexpr std::string_view busy = "refused:busy\n";
+        socket.write_some(asio::buffer(busy), ignored);
+        socket.close(ignored);
+        return;
+    }
+    while (pending_.size() >= pending_cap() && evict_oldest("too many pending inits")) {
+    }
+    auto reader = std::make_shared<InitReader>(*this, std::move(socket), ip);
+    pending_.push_back(reader);
+    reader->position = std::prev(pending_.end());
+    reader->tracked = true;
+    ++pending_by_ip_[ip];
+    mark_changed();
+    reader->start();
+}
+
+bool Listener::evict_oldest(std::string_view why) {
+    if (pending_.empty()) {
+        return false;
+    }
+    std::shared_ptr<InitReader> oldest = pending_.front();
+    note("pending_evicted", "evicted " + oldest->ip(),
+         fmt::format("dropped the oldest connection waiting for its init line, from {}: {} "
+                     "(limits.max_pending_inits)",
+                     oldest->ip(), why));
+    oldest->drop();
+    return true;
+}
+
+void Listener::untrack(InitReader& reader) {
+    if (!reader.tracked) {
+        return;
+    }
+    reader.tracked = false;
+    auto it = pending_by_ip_.find(reader.ip());
+    if (it != pending_by_ip_.end() && --it->second == 0) {
+        pending_by_ip_.erase(it);
+    }
+    pending_.erase(reader.position); // may destroy the reader's last owner but one: the caller
+    mark_changed();
+}
+
+void Listener::note(std::string_view counter, const std::string& key, const std::string& message,
+                    bool warning) {
+    counters_.add(counter);
+    mark_changed();
+    auto suppressed = log_throttle_.admit(key, std::chrono::steady_clock::now());
+    if (!suppressed) {
+        return;
+    }
+    auto level = warning ? spdlog::level::warn : spdlog::level::err;
+    if (*suppressed > 0) {
+        spdlog::log(level, "{} ({} more like it not logged)", message, *suppressed);
+    } else {
+        spdlog::log(level, "{}", message);
+    }
+}
+
+void Listener::on_init_timeout(const std::string& ip) {
+    note("pending_timeout", "timeout " + ip,
+         fmt::format("closing connection from {}: no init line within the handshake timeout",
+                     ip));
+}
+
+void Listener::on_bad_init(asio::ip::tcp::socket& socket, const std::string& ip,
+                           std::string_view problem) {
+    note("refused_bad_init", "bad_init " + ip, fmt::format("refused {}: {}", ip, problem));
+    refuse(socket, proto::Refusal::bad_init);
 }
 
 std::optional<proto::Refusal> Listener::check(const proto::InitLine& init,
@@ -148,16 +309,18 @@ void Listener::on_init_line(asio::ip::tcp::socket& socket, const std::string& li
     std::string ip = link::remote_ip(socket);
     auto init = proto::parse_init(line);
     if (!init) {
-        spdlog::warn("refused {}: malformed init line", ip);
-        refuse(socket, proto::Refusal::bad_init);
+        on_bad_init(socket, ip, "malformed init line");
         return;
     }
     if (auto reason = check(*init, ip)) {
-        spdlog::warn("refused {} claiming {}: {}", ip, init->client_id, proto::to_string(*reason));
+        std::string name(proto::to_string(*reason));
+        note("refused_" + name, name + " " + ip,
+             fmt::format("refused {} claiming {}: {}", ip, init->client_id, name));
         refuse(socket, *reason);
         return;
     }
     if (stopping_) {
+        counters_.add("refused_busy");
         refuse(socket, proto::Refusal::busy);
         return;
     }
@@ -165,10 +328,12 @@ void Listener::on_init_line(asio::ip::tcp::socket& socket, const std::string& li
 }
 
 void Listener::refuse(asio::ip::tcp::socket& socket, proto::Refusal reason) {
-    // A few bytes on a fresh socket: the kernel buffer takes them at once.
+    // A few bytes on a fresh socket: the kernel buffer takes them at once (non-blocking, so
+    // a peer that does not read can never stall the parent).
     std::string answer = proto::format_answer(proto::refuse(reason)) + "\n";
     std::error_code ignored;
-    asio::write(socket, asio::buffer(answer), ignored);
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(answer), ignored);
     socket.shutdown(asio::socket_base::shutdown_both, ignored);
     socket.close(ignored);
 }
@@ -179,6 +344,8 @@ void Listener::hand_off(const std::string& peer, asio::ip::tcp::socket& socket,
         auto it = children_.find(peer);
         Child* child = it != children_.end() ? &it->second : spawn_child(peer);
         if (child == nullptr) {
+            counters_.add("refused_busy");
+            mark_changed();
             refuse(socket, proto::Refusal::busy);
             return;
         }
@@ -189,15 +356,20 @@ void Listener::hand_off(const std::string& peer, asio::ip::tcp::socket& socket,
             return;
         }
         if (ec == std::errc::resource_unavailable_try_again) {
-            spdlog::warn("lond child for {} is not keeping up; refusing a connection", peer);
+            note("refused_busy", "busy " + peer,
+                 fmt::format("lond child for {} is not keeping up; refusing a connection", peer));
             refuse(socket, proto::Refusal::busy);
             return;
         }
         // The child is gone (not reaped yet): forget it and start a new one.
         spdlog::warn("lond child for {} (pid {}) unreachable: {}", peer, child->pid, ec.message());
+        counters_.add("handoff_failed");
         ::kill(child->pid, SIGTERM);
         children_.erase(peer);
+        mark_changed();
     }
+    counters_.add("refused_busy");
+    mark_changed();
     refuse(socket, proto::Refusal::busy);
 }
 
@@ -224,6 +396,7 @@ Listener::Child* Listener::spawn_child(const std::string& peer) {
     child.pid = pid;
     child.channel = std::move(ours);
     update_title();
+    mark_changed();
     return &child;
 }
 
@@ -240,6 +413,7 @@ void Listener::on_child_exit(pid_t pid, int status) {
         }
     }
     update_title();
+    mark_changed();
     if (stopping_ && children_.empty()) {
         io_.stop();
     }
@@ -306,7 +480,14 @@ void Listener::shutdown() {
     spdlog::info("stopping");
     std::error_code ignored;
     acceptor_.close(ignored);
+    accept_timer_.cancel();
+    status_timer_.cancel();
     signals_.cancel(ignored);
+    while (!pending_.empty()) {
+        std::shared_ptr<InitReader> reader = pending_.front();
+        reader->drop();
+    }
+    std::filesystem::remove(status_path(config_), ignored);
     for (auto& [peer, child] : children_) {
         ::kill(child.pid, SIGTERM);
     }
@@ -329,6 +510,39 @@ void Listener::shutdown() {
 void Listener::update_title() {
     proctitle::set(titles::lond_parent(config_.host_id, config_.listen_address,
                                        config_.listen_port, static_cast<int>(children_.size())));
+}
+
+} // namespace lon::lond
+
+namespace lon::lond {
+
+void Listener::mark_changed() {
+    if (status_due_ || stopping_) {
+        return;
+    }
+    status_due_ = true;
+    status_timer_.expires_after(std::chrono::seconds(1));
+    status_timer_.async_wait([this](std::error_code ec) {
+        status_due_ = false;
+        if (!ec && !stopping_) {
+            write_status();
+        }
+    });
+}
+
+void Listener::write_status() {
+    std::string json = "{\"role\":\"lond-parent\",\"host\":" + json_string(config_.host_id) +
+                       ",\"pid\":" + std::to_string(::getpid()) +
+                       ",\"peers\":" + std::to_string(children_.size()) +
+                       ",\"pending_inits\":" + std::to_string(pending_.size()) +
+                       ",\"pending_cap\":" + std::to_string(pending_cap()) +
+                       ",\"counters\":" + counters_.json() +
+                       ",\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
+    if (!write_file_atomic(status_path(config_), json)) {
+        note("status_write_failed", "status", fmt::format("cannot write {}: {}",
+                                                          status_path(config_).string(),
+                                                          std::strerror(errno)));
+    }
 }
 
 } // namespace lon::lond

@@ -6,23 +6,34 @@
 // Title: "lond: parent <own-id> listening <address>:<port> peers: <children>".
 // It reads only the bounded plaintext init line of each connection, checks who claims to
 // call and from where, and hands the connection (fd + bytes read) to the peer's child.
+// Connections that have not sent their init line yet ("pending inits") are bounded in total
+// (limits.max_pending_inits, and what the descriptor limit allows: over it the oldest is
+// dropped) and per source address (limits.max_pending_inits_per_address: over it the new one
+// is refused). Status file run_dir/lond.json (role "lond-parent", counters).
 
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <asio.hpp>
 
 #include "config.hpp"
+#include "counters.hpp"
+#include "log_throttle.hpp"
 #include "negotiation.hpp"
 #include "reaper.hpp"
 #include "unique_fd.hpp"
 
 namespace lon::lond {
 
+class InitReader;
+
 class Listener final {
 public:
     Listener(asio::io_context& io, Config config, UniqueFd listen_fd, bool foreground);
+    ~Listener();
     Listener(const Listener&) = delete;
     Listener& operator=(const Listener&) = delete;
 
@@ -32,6 +43,13 @@ public:
     /// byte read so far (the line, its '\n' and anything after it).
     void on_init_line(asio::ip::tcp::socket& socket, const std::string& line,
                       std::string bytes);
+    /// Called by an InitReader whose connection sent more than an init line's worth.
+    void on_bad_init(asio::ip::tcp::socket& socket, const std::string& ip,
+                     std::string_view problem);
+    /// Called by an InitReader when the handshake timeout passed without an init line.
+    void on_init_timeout(const std::string& ip);
+    /// Called by an InitReader once its connection is no longer pending (any outcome).
+    void untrack(InitReader& reader);
     [[nodiscard]] const Config& config() const { return config_; }
 
 private:
@@ -41,6 +59,20 @@ private:
     };
 
     void do_accept();
+    void on_accept_error(const std::error_code& ec);
+    /// Starts reading the init line of a fresh connection, within the pending-init caps.
+    void admit(asio::ip::tcp::socket socket);
+    /// Drops the oldest pending-init connection (counted as pending_evicted); false if none.
+    bool evict_oldest(std::string_view why);
+    /// The total pending-init cap in force: limits.max_pending_inits, lowered to what the
+    /// descriptor limit leaves after a reserve for everything else.
+    [[nodiscard]] std::size_t pending_cap() const;
+    /// Counts `what` and logs `message` unless a line with the same key was logged within
+    /// the last interval (then the next line carries the number suppressed).
+    void note(std::string_view counter, const std::string& key, const std::string& message,
+              bool warning = true);
+    void mark_changed();
+    void write_status();
     void handle_signals();
     [[nodiscard]] std::optional<proto::Refusal> check(const proto::InitLine& init,
                                                       const std::string& ip) const;
@@ -62,6 +94,17 @@ private:
     asio::steady_timer kill_timer_;
     std::map<std::string, Child> children_;
     bool stopping_ = false;
+
+    std::list<std::shared_ptr<InitReader>> pending_; ///< oldest first
+    std::map<std::string, std::size_t, std::less<>> pending_by_ip_;
+    std::size_t descriptor_limit_ = 0; ///< soft RLIMIT_NOFILE at start
+    std::size_t lowered_cap_ = 0;      ///< pending cap learnt from EMFILE (0: none) ...
+    std::chrono::steady_clock::time_point lowered_until_{}; ///< ... in force until then
+    asio::steady_timer accept_timer_;  ///< pause after an accept error
+    Counters counters_;
+    LogThrottle log_throttle_;
+    asio::steady_timer status_timer_;
+    bool status_due_ = false;
 };
 
 } // namespace lon::lond

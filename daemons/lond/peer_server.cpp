@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <ctime>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -30,6 +31,8 @@ std::filesystem::path status_path(const Config& cfg, const std::string& peer) {
 PeerServer::PeerServer(asio::io_context& io, Config config, std::string peer, UniqueFd channel)
     : io_(io), config_(std::move(config)), peer_(std::move(peer)), channel_(io, channel.release()),
       signals_(io), critical_(config_.paths.state_dir / "critical" / peer_),
+      handlers_(io, config_.lond.max_handler_requests, config_.lond.max_handler_queue),
+      retry_timer_(io),
       counters_{"idle_closed", "too_long", "handler_queued", "handler_busy", "handoff_failed"},
       status_timer_(io), idle_timer_(io) {}
 
@@ -106,8 +109,24 @@ void PeerServer::accept_handoff() {
                 do_receive();
                 return;
             }
+            if (ec == std::errc::bad_message) {
+                // Truncated, or its descriptor did not fit (MSG_CTRUNC: we are out of
+                // descriptors): that connection is lost, the channel is fine.
+                handoff_failed("truncated hand-off (no descriptor left?)");
+                continue;
+            }
+            if (ec == std::errc::no_buffer_space || ec == std::errc::not_enough_memory) {
+                handoff_failed(ec.message());
+                retry_timer_.expires_after(std::chrono::milliseconds(100));
+                retry_timer_.async_wait([this](std::error_code tec) {
+                    if (!tec && !stopping_) {
+                        do_receive();
+                    }
+                });
+                return;
+            }
             if (ec) {
-                spdlog::error("control channel: {}", ec.message());
+                spdlog::error("control channel: {}; stopping", ec.message());
             } else {
                 spdlog::info("lond parent went away; stopping");
             }
@@ -116,13 +135,16 @@ void PeerServer::accept_handoff() {
         }
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
-        ::getsockname(handoff->fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+        if (::getsockname(handoff->fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
+            handoff_failed(std::string("getsockname: ") + std::strerror(errno));
+            continue;
+        }
         asio::ip::tcp::socket socket(io_);
         std::error_code aec;
         socket.assign(ss.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
                       handoff->fd.release(), aec);
         if (aec) {
-            spdlog::error("cannot adopt a connection: {}", aec.message());
+            handoff_failed("cannot adopt a connection: " + aec.message());
             continue;
         }
         // The kernel notices a vanished peer too (see lonc.keepalive).
@@ -133,6 +155,19 @@ void PeerServer::accept_handoff() {
         auto session = std::make_shared<Session>(*this, std::move(socket), ip);
         session->begin(handoff->data);
         revive_local_lonc();
+    }
+}
+
+void PeerServer::handoff_failed(const std::string& why) {
+    count("handoff_failed");
+    if (auto suppressed = log_throttle_.admit("handoff", std::chrono::steady_clock::now())) {
+        if (*suppressed > 0) {
+            spdlog::warn("dropped a connection handed over by the parent: {} ({} more since "
+                         "the last report)",
+                         why, *suppressed);
+        } else {
+            spdlog::warn("dropped a connection handed over by the parent: {}", why);
+        }
     }
 }
 
@@ -216,6 +251,8 @@ void PeerServer::handle_signals() {
         if (sig == SIGHUP) {
             try {
                 config_ = load_config(config_.file);
+                handlers_.set_limits(config_.lond.max_handler_requests,
+                                     config_.lond.max_handler_queue);
                 spdlog::info("reloaded {}", config_.file.string());
                 load_tls();
             } catch (const std::exception& e) {
@@ -238,6 +275,7 @@ void PeerServer::shutdown() {
     channel_.close(ignored);
     status_timer_.cancel();
     idle_timer_.cancel();
+    retry_timer_.cancel();
     auto sessions = linked_;
     for (Session* s : sessions) {
         s->close();

@@ -13,6 +13,8 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "critical_log.hpp"
+#include "log_throttle.hpp"
+#include "request_limiter.hpp"
 #include "tls_credentials.hpp"
 #include "unique_fd.hpp"
 
@@ -36,6 +38,8 @@ public:
     [[nodiscard]] const link::TlsCredentials* tls();
 
     [[nodiscard]] CriticalLog& critical() { return critical_; }
+    /// Bounds lond.handler requests (lond.max_handler_requests, lond.max_handler_queue).
+    [[nodiscard]] link::RequestLimiter& handlers() { return handlers_; }
 
     /// Counts a limit hit or timeout; shown under "counters" in the status file (rewritten
     /// within a second).
@@ -47,6 +51,9 @@ public:
 private:
     void do_receive();
     void accept_handoff();
+    /// One hand-off could not be taken (truncated, no descriptor, not adoptable): that
+    /// connection is dropped, counted and logged (throttled); the child goes on.
+    void handoff_failed(const std::string& why);
     void handle_signals();
     void shutdown();
     void publish();
@@ -66,6 +73,9 @@ private:
     asio::signal_set signals_;
     std::optional<link::TlsCredentials> tls_;
     CriticalLog critical_;
+    link::RequestLimiter handlers_;
+    LogThrottle log_throttle_;
+    asio::steady_timer retry_timer_; ///< pause after a transient control-channel error
     std::set<Session*> linked_;
     Counters counters_;
     asio::steady_timer status_timer_; ///< pending rewrite of the status file for counters

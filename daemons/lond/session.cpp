@@ -6,6 +6,7 @@
 #include "message.hpp"
 #include "net.hpp"
 #include "peer_server.hpp"
+#include "replies.hpp"
 #include "pin_store.hpp"
 #include "tls_credentials.hpp"
 
@@ -121,11 +122,21 @@ void Session::serve(const std::string& line) {
         return;
     }
     std::uint64_t tag = tagged->tag;
-    CommandContext ctx{server_.io(), server_.config(), server_.peer(), mode_, server_.critical()};
+    PeerServer* server = &server_;
+    CommandContext ctx{server_.io(),       server_.config(), server_.peer(), mode_,
+                       server_.critical(), &server_.handlers(),
+                       [server](std::string_view what) { server->count(what); }};
     ++outstanding_;
     dispatch(ctx, tagged->body, [self = shared_from_this(), tag](std::string reply) {
         --self->outstanding_;
-        self->send(proto::format_tagged(tag, reply));
+        std::string out = proto::format_tagged(tag, reply);
+        // Never send a line the peer's lonc would refuse (and drop the link for); the limit
+        // does not count the '\n'.
+        if (out.size() - 1 > self->server_.config().limits.max_message_bytes) {
+            self->server_.count("too_long");
+            out = proto::format_tagged(tag, std::string(proto::replies::too_long));
+        }
+        self->send(out);
         if (self->input_ended() && self->outstanding_ == 0) {
             self->close_after_flush();
         }

@@ -758,9 +758,9 @@ void Cluster::start_daemon(int i, const char* name, const std::vector<std::strin
     auto& p = (lond ? lond_ : lonc_)[static_cast<std::size_t>(i)];
     auto out = output_file(i, name);
     std::vector<std::string> argv = prefix;
-    for (const std::string& a : {(lond ? lond_bin() : lonc_bin()).string(), std::string("--config"),
-                                 config(i).string(), std::string("--foreground")}) {
-        argv.push_back(a);
+    for (std::string a : {(lond ? lond_bin() : lonc_bin()).string(), std::string("--config"),
+                          config(i).string(), std::string("--foreground")}) {
+        argv.push_back(std::move(a));
     }
     p = Process(argv, out);
     // Ready once the daemon wrote its own pid into its pid file (after binding).
@@ -778,6 +778,9 @@ void Cluster::start_daemon(int i, const char* name, const std::vector<std::strin
 
 void Cluster::start_lond(int i) {
     start_daemon(i, "lond");
+}
+void Cluster::start_lond(int i, const std::vector<std::string>& prefix) {
+    start_daemon(i, "lond", prefix);
 }
 void Cluster::start_lonc(int i) {
     start_daemon(i, "lonc");

@@ -249,6 +249,10 @@ class Cluster {
     /// Starts the daemon with --foreground and waits (bounded) until its pid file holds its
     /// pid; throws with its output when it exits or does not get ready.
     void start_lond(int i);
+    /// Same, with `prefix` run in front of the daemon's command line (e.g. {"prlimit",
+    /// "--nofile=256"}, paths absolute: execv); the prefix must exec the daemon, so the pid
+    /// is the daemon's.
+    void start_lond(int i, const std::vector<std::string>& prefix);
     void start_lonc(int i);
     /// The same, run through `prefix` (e.g. {"/usr/bin/prlimit", "--nofile=64", "--"}); the
     /// prefix must exec the daemon in place (same pid).
