@@ -150,8 +150,10 @@ void OutboundConn::linked(proto::Mode mode) {
 
 void OutboundConn::send_request(const RequestPtr& request) {
     std::uint64_t tag = next_tag_++;
+    request->link_deadline = std::chrono::steady_clock::now() + owner_.config().lonc.request_timeout;
     in_flight_.emplace(tag, request);
     send(proto::format_tagged(tag, request->line));
+    std::string().swap(request->line); // sent at most once: the text is not needed again
 }
 
 proto::LinkLivenessAction OutboundConn::check_liveness(time_point now,
@@ -164,8 +166,12 @@ proto::LinkLivenessAction OutboundConn::check_liveness(time_point now,
         in.ping_deadline = ping_deadline_;
     }
     for (const auto& [tag, request] : in_flight_) {
-        if (!in.earliest_request_deadline || request->deadline < *in.earliest_request_deadline) {
-            in.earliest_request_deadline = request->deadline;
+        if (request->deadline <= now) {
+            request->finish(proto::replies::con_lost); // the client hears on time; the tag
+        }                                              // stays reserved until link_deadline
+        if (!in.earliest_request_deadline ||
+            request->link_deadline < *in.earliest_request_deadline) {
+            in.earliest_request_deadline = request->link_deadline;
         }
     }
     auto action = proto::check_link_liveness(in);

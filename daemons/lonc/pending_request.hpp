@@ -17,8 +17,13 @@ struct PendingRequest {
     PendingRequest(std::string text, std::chrono::steady_clock::time_point due, Done on_done)
         : line(std::move(text)), deadline(due), done(std::move(on_done)) {}
 
-    std::string line;
+    std::string line; ///< released once written to a link (a request is never re-sent)
+    /// The client's deadline (submission + lonc.request_timeout): con_lost by then.
     std::chrono::steady_clock::time_point deadline;
+    /// The link's deadline (written + lonc.request_timeout): a peer that has not answered
+    /// by then is taken for gone and the link closed. Counted from the write, so time spent
+    /// queued for a connection never makes a healthy peer look dead.
+    std::chrono::steady_clock::time_point link_deadline;
     Done done;
     bool from_peer = false; ///< the reply came from the peer (not con_lost made by lonc)
 
