@@ -124,7 +124,7 @@ Listener::Listener(asio::io_context& io, Config config, UniqueFd listen_fd, bool
                 "refused_address_mismatch", "refused_bad_init", "refused_busy",
                 "pending_evicted", "pending_over_address_cap", "pending_timeout",
                 "accept_errors", "handoff_failed"},
-      status_timer_(io) {
+      status_writer_(io, std::chrono::seconds(1), [this] { write_status(); }) {
     auto ip = asio::ip::make_address(config_.listen_address);
     acceptor_.assign(ip.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
                      listen_fd.release());
@@ -481,7 +481,7 @@ void Listener::shutdown() {
     std::error_code ignored;
     acceptor_.close(ignored);
     accept_timer_.cancel();
-    status_timer_.cancel();
+    status_writer_.cancel();
     signals_.cancel(ignored);
     while (!pending_.empty()) {
         std::shared_ptr<InitReader> reader = pending_.front();
@@ -517,17 +517,9 @@ void Listener::update_title() {
 namespace lon::lond {
 
 void Listener::mark_changed() {
-    if (status_due_ || stopping_) {
-        return;
+    if (!stopping_) {
+        status_writer_.request();
     }
-    status_due_ = true;
-    status_timer_.expires_after(std::chrono::seconds(1));
-    status_timer_.async_wait([this](std::error_code ec) {
-        status_due_ = false;
-        if (!ec && !stopping_) {
-            write_status();
-        }
-    });
 }
 
 void Listener::write_status() {

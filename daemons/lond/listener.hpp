@@ -21,6 +21,7 @@
 
 #include "config.hpp"
 #include "counters.hpp"
+#include "debounce.hpp"
 #include "log_throttle.hpp"
 #include "negotiation.hpp"
 #include "reaper.hpp"
@@ -103,8 +104,7 @@ private:
     asio::steady_timer accept_timer_;  ///< pause after an accept error
     Counters counters_;
     LogThrottle log_throttle_;
-    asio::steady_timer status_timer_;
-    bool status_due_ = false;
+    link::Debounce status_writer_; ///< rewrites lond.json at most once a second
 };
 
 } // namespace lon::lond

@@ -34,22 +34,18 @@ PeerServer::PeerServer(asio::io_context& io, Config config, std::string peer, Un
       handlers_(io, config_.lond.max_handler_requests, config_.lond.max_handler_queue),
       retry_timer_(io),
       counters_{"idle_closed", "too_long", "handler_queued", "handler_busy", "handoff_failed"},
-      status_timer_(io), idle_timer_(io) {}
+      status_writer_(io, std::chrono::seconds(1),
+                     [this] {
+                         last_title_.clear();
+                         publish();
+                     }),
+      idle_timer_(io) {}
 
 void PeerServer::count(std::string_view what, std::uint64_t n) {
     counters_.add(what, n);
-    if (status_due_ || stopping_) {
-        return;
+    if (!stopping_) {
+        status_writer_.request();
     }
-    status_due_ = true;
-    status_timer_.expires_after(std::chrono::seconds(1));
-    status_timer_.async_wait([this](std::error_code ec) {
-        status_due_ = false;
-        if (!ec && !stopping_) {
-            last_title_.clear();
-            publish();
-        }
-    });
 }
 
 void PeerServer::start() {
@@ -273,7 +269,7 @@ void PeerServer::shutdown() {
     std::error_code ignored;
     signals_.cancel(ignored);
     channel_.close(ignored);
-    status_timer_.cancel();
+    status_writer_.cancel();
     idle_timer_.cancel();
     retry_timer_.cancel();
     auto sessions = linked_;

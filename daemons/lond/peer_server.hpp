@@ -13,6 +13,7 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "critical_log.hpp"
+#include "debounce.hpp"
 #include "log_throttle.hpp"
 #include "request_limiter.hpp"
 #include "tls_credentials.hpp"
@@ -78,10 +79,9 @@ private:
     asio::steady_timer retry_timer_; ///< pause after a transient control-channel error
     std::set<Session*> linked_;
     Counters counters_;
-    asio::steady_timer status_timer_; ///< pending rewrite of the status file for counters
+    link::Debounce status_writer_; ///< rewrites the status file within a second of a count
     asio::steady_timer idle_timer_;
     bool idle_sweep_armed_ = false;
-    bool status_due_ = false;
     std::string last_title_;
     bool stopping_ = false;
 };

@@ -221,6 +221,37 @@ std::vector<pid_t> descendants_of(pid_t pid) {
     return out;
 }
 
+long proc_status_kb(pid_t pid, const std::string& field) {
+    std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(field + ":", 0) == 0) {
+            return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+        }
+    }
+    return -1;
+}
+
+double cpu_seconds(pid_t pid) {
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) {
+        return -1;
+    }
+    // After "(comm) " comes field 3 (state); utime and stime are fields 14 and 15.
+    std::istringstream in(stat.substr(close + 2));
+    std::string field;
+    long long utime = 0;
+    long long stime = 0;
+    for (int i = 3; i <= 15 && in >> field; ++i) {
+        if (i == 14) {
+            utime = std::stoll(field);
+        } else if (i == 15) {
+            stime = std::stoll(field);
+        }
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 bool alive(pid_t pid) {
     if (pid <= 0 || ::kill(pid, 0) != 0) {
         return false;

@@ -58,6 +58,10 @@ std::string await_title_if(const std::function<pid_t()>& find,
 std::vector<pid_t> children_of(pid_t pid);
 /// Children, grandchildren, … of `pid` (live ones).
 std::vector<pid_t> descendants_of(pid_t pid);
+/// A field of /proc/<pid>/status in kB (e.g. "VmRSS"), or -1 when absent or gone.
+long proc_status_kb(pid_t pid, const std::string& field);
+/// CPU seconds (user + system) the process has used so far; -1 when it is gone.
+double cpu_seconds(pid_t pid);
 /// True while `pid` exists and is not a zombie.
 bool alive(pid_t pid);
 /// The pid written in a pid file (first line), or nullopt when absent or not a number.

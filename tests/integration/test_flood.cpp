@@ -30,26 +30,6 @@ using namespace it;
 
 namespace {
 
-/// CPU seconds (user + system) the process has used so far; -1 when it is gone.
-double cpu_seconds(pid_t pid) {
-    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) {
-        return -1;
-    }
-    std::istringstream in(stat.substr(close + 2));
-    std::vector<std::string> f;
-    for (std::string w; in >> w;) {
-        f.push_back(w);
-    }
-    if (f.size() < 13) {
-        return -1;
-    }
-    // f[0] is field 3 (state): utime is field 14, stime field 15.
-    double ticks = std::stod(f[11]) + std::stod(f[12]);
-    return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
 std::uintmax_t size_of(const std::filesystem::path& p) {
     std::error_code ec;
     auto n = std::filesystem::file_size(p, ec);

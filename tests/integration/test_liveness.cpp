@@ -47,18 +47,6 @@ double since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-/// A field of /proc/<pid>/status in kB (VmRSS, ...), or -1.
-long proc_status_kb(pid_t pid, const std::string& field) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind(field + ":", 0) == 0) {
-            return std::atol(line.c_str() + field.size() + 1);
-        }
-    }
-    return -1;
-}
-
 /// Waits until the lonc child's title is DEAD; returns the seconds it took from `t0` (or -1).
 double await_dead(pid_t child, const std::string& peer, Clock::time_point t0,
                   std::chrono::milliseconds timeout) {

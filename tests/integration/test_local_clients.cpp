@@ -100,39 +100,6 @@ bool read_to_eof(int fd, std::string& out, std::chrono::milliseconds timeout) {
     }
 }
 
-/// A field of /proc/<pid>/status in kB (e.g. "VmRSS"), or -1.
-long proc_status_kb(pid_t pid, const std::string& field) {
-    std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind(field + ":", 0) == 0) {
-            return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
-        }
-    }
-    return -1;
-}
-
-/// utime + stime of a process, in seconds (-1 when gone).
-double cpu_seconds(pid_t pid) {
-    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) {
-        return -1;
-    }
-    std::istringstream in(stat.substr(close + 2));
-    std::string field;
-    long long utime = 0;
-    long long stime = 0;
-    // After "(comm) ": state is field 3; utime and stime are fields 14 and 15.
-    for (int i = 3; i <= 15 && in >> field; ++i) {
-        if (i == 14) {
-            utime = std::stoll(field);
-        } else if (i == 15) {
-            stime = std::stoll(field);
-        }
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
 /// The counters of a lonc:status line, each name to its value (-1 when absent).
 long counter(const std::string& status_line, const std::string& name) {
     auto status = parse_json_object(status_line);
