@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <sys/un.h>
+
 #include "yaml_reader.hpp"
 
 namespace lon {
@@ -103,6 +105,15 @@ void read_lond(const YamlReader& r, const Node& n, Config& c) {
     if (n["handler"]) {
         if (auto h = r.get_optional_string(n["handler"], "lond.handler")) {
             l.handler = r.resolve(*h);
+            // It is connected to for every handler request: a path that cannot be a unix
+            // socket address (sun_path: 108 bytes with its NUL) would fail every one of them.
+            constexpr std::size_t sun_path_max = sizeof(sockaddr_un::sun_path) - 1;
+            if (l.handler->native().size() > sun_path_max) {
+                r.fail(n["handler"], "lond.handler",
+                       "path too long for a unix socket (" +
+                           std::to_string(l.handler->native().size()) + " bytes, at most " +
+                           std::to_string(sun_path_max) + ")");
+            }
         }
     }
     if (const Node& list = n["insecure_commands"]) {
@@ -227,6 +238,12 @@ Config load_config(const std::filesystem::path& file) {
     if (c.hosts.find(c.host_id) == nullptr) {
         r.fail(root["host_id"], "host_id",
                c.host_id + " is not in the hosts table " + c.hosts_file.string());
+    }
+    // Our own address is needed to bind (lond listens on it, lonc connects from it); a peer's
+    // may stay unresolved (a DNS outage must not stop a start or a reload): the daemons
+    // resolve it again when they need it.
+    if (const Host& self = c.self(); !self.resolve_error.empty()) {
+        throw ConfigError(self.resolve_error);
     }
     return c;
 }

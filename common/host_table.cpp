@@ -7,9 +7,7 @@
 #include "yaml_reader.hpp"
 
 namespace lon {
-namespace {
 
-/// Numeric addresses of `name` (an IP literal resolves to itself); empty if unresolvable.
 std::vector<std::string> resolve_address(const std::string& name) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -37,8 +35,6 @@ std::vector<std::string> resolve_address(const std::string& name) {
     return out;
 }
 
-} // namespace
-
 bool valid_host_id(std::string_view id) {
     if (id.empty() || id.size() > 64) {
         return false;
@@ -60,6 +56,17 @@ const Host* HostTable::find(std::string_view id) const {
         }
     }
     return nullptr;
+}
+
+void HostTable::set_resolved(std::string_view id, std::vector<std::string> addresses) {
+    for (auto& h : hosts_) {
+        if (h.id == id) {
+            h.resolved = std::move(addresses);
+            if (!h.resolved.empty()) {
+                h.resolve_error.clear();
+            }
+        }
+    }
 }
 
 bool HostTable::has_address(const Host& host, std::string_view ip) {
@@ -117,7 +124,8 @@ HostTable load_host_table(const std::filesystem::path& file) {
         }
         h.resolved = resolve_address(h.address);
         if (h.resolved.empty()) {
-            r.fail(n["address"], key + ".address", "cannot resolve " + h.address);
+            h.resolve_error = r.where(n["address"]) + ": " + key + ".address: cannot resolve " +
+                              h.address;
         }
         lines.push_back(n.Mark().line + 1);
         hosts.push_back(std::move(h));

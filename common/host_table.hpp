@@ -16,6 +16,9 @@ struct Host {
     std::string domain;
     std::string role;
     std::vector<std::string> resolved; ///< numeric IP addresses `address` resolved to at load
+    /// Set when `address` did not resolve at load ("<file>:<line>: hosts[i].address: cannot
+    /// resolve <name>"); `resolved` is then empty until a daemon resolves it again.
+    std::string resolve_error;
 };
 
 class HostTable {
@@ -27,6 +30,8 @@ public:
     /// Whether `ip` (numeric, as from a socket) is one of `host`'s resolved addresses.
     [[nodiscard]] static bool has_address(const Host& host, std::string_view ip);
     [[nodiscard]] const std::vector<Host>& hosts() const { return hosts_; }
+    /// Records addresses found for `id` by a later resolution (a DNS outage at load ended).
+    void set_resolved(std::string_view id, std::vector<std::string> addresses);
 
 private:
     std::vector<Host> hosts_;
@@ -35,8 +40,15 @@ private:
 /// Whether `id` is a valid lonHostID (also used as a file name, so strictly limited).
 [[nodiscard]] bool valid_host_id(std::string_view id);
 
+/// Numeric addresses of `name` (getaddrinfo; an IP literal resolves to itself); empty if it
+/// does not resolve (now).
+[[nodiscard]] std::vector<std::string> resolve_address(const std::string& name);
+
 /// Loads the hosts table; resolves each address (getaddrinfo, once). Throws ConfigError with
-/// file, line and key for duplicates, bad ids, bad ports, unknown keys, unresolvable names.
+/// file, line and key for duplicates, bad ids, bad ports, unknown keys. A name that does not
+/// resolve is not an error here (a DNS outage must not stop a start or a reload): that host
+/// gets an empty `resolved` and its `resolve_error` (load_config requires this host's own
+/// entry to resolve).
 [[nodiscard]] HostTable load_host_table(const std::filesystem::path& file);
 
 } // namespace lon

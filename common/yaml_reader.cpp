@@ -39,10 +39,13 @@ YamlReader::YamlReader(std::filesystem::path file)
     }
 }
 
-void YamlReader::fail(const YAML::Node& at, std::string_view key, std::string_view problem) const {
+std::string YamlReader::where(const YAML::Node& at) const {
     int line = at.Mark().is_null() ? 1 : at.Mark().line + 1;
-    throw ConfigError(file_.string() + ":" + std::to_string(line) + ": " + std::string(key) +
-                      ": " + std::string(problem));
+    return file_.string() + ":" + std::to_string(line);
+}
+
+void YamlReader::fail(const YAML::Node& at, std::string_view key, std::string_view problem) const {
+    throw ConfigError(where(at) + ": " + std::string(key) + ": " + std::string(problem));
 }
 
 void YamlReader::check_map(const YAML::Node& node, std::string_view prefix,

@@ -23,6 +23,8 @@ public:
     [[nodiscard]] const YAML::Node& root() const { return root_; }
     [[nodiscard]] const std::filesystem::path& file() const { return file_; }
 
+    /// "<file>:<line>" of `at` (as fail() writes it).
+    [[nodiscard]] std::string where(const YAML::Node& at) const;
     [[noreturn]] void fail(const YAML::Node& at, std::string_view key, std::string_view problem) const;
 
     /// Requires `node` to be a map whose keys are all in `allowed` (key path `prefix`).

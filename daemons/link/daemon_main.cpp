@@ -1,6 +1,8 @@
 #include "daemon_main.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 
@@ -10,6 +12,7 @@
 #include "log.hpp"
 #include "net.hpp"
 #include "proctitle.hpp"
+#include "spawn.hpp"
 #include "tls_credentials.hpp"
 
 namespace lon::link {
@@ -40,7 +43,19 @@ void raise_descriptor_limit() {
 
 } // namespace
 
+void warn_unresolved(const Config& config) {
+    for (const Host& h : config.hosts.hosts()) {
+        if (!h.resolve_error.empty()) {
+            spdlog::warn("{}; {} stays unreachable until it resolves (tried again on use)",
+                         h.resolve_error, h.id);
+        }
+    }
+}
+
 int daemon_main(int argc, char** argv, const DaemonProgram& program) {
+    // Before anything else: our binary may be replaced (upgraded) while we run.
+    bool have_exe = open_own_executable();
+    int exe_errno = errno;
     proctitle::save_args(argc, argv);
     proctitle::set_comm(program.name);
     ignore_sigpipe();
@@ -86,6 +101,12 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
         init_logging(program.name, cfg.paths.log_dir / (std::string(program.name) + ".log"),
                      args->foreground);
         raise_descriptor_limit();
+        warn_unresolved(cfg);
+        if (!have_exe) {
+            spdlog::warn("cannot open /proc/self/exe ({}): children will be started by path, "
+                         "which fails once the binary is replaced",
+                         std::strerror(exe_errno));
+        }
         // Certificates present but unusable (key mode, key not matching, wrong host) stop the
         // start: silently running insecure instead would be a downgrade nobody asked for.
         auto tls = load_tls_credentials(cfg);

@@ -18,6 +18,11 @@ struct DaemonProgram {
     std::function<int(const Config&, const DaemonArgs&)> run_child;
 };
 
+/// Logs (warning) every peer of the hosts table whose name did not resolve: it is kept and
+/// resolved again when it is needed (lonc: at each connection attempt; lond: when it
+/// connects, refused as address_mismatch until then).
+void warn_unresolved(const Config& config);
+
 /// The whole main() of a daemon: title setup, SIGPIPE, arguments, config (exit 2 with
 /// "<name>: <file>:<line>: <key>: <problem>" on stderr), then the role. Startup exceptions
 /// are logged and printed, exit 3.

@@ -7,12 +7,33 @@
 #include <algorithm>
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.hpp"
 
+extern char** environ;
+
 namespace lon::link {
+namespace {
+
+/// Our own executable, opened at start (-1: not opened, exec /proc/self/exe by path).
+int own_exe_fd = -1;
+
+} // namespace
+
+bool open_own_executable() {
+    if (own_exe_fd >= 0) {
+        return true;
+    }
+    int fd = ::open("/proc/self/exe", O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    own_exe_fd = fd;
+    return true;
+}
 
 pid_t spawn_self(const std::vector<std::string>& args,
                  const std::vector<std::pair<int, int>>& fds) {
@@ -28,29 +49,65 @@ pid_t spawn_self(const std::vector<std::string>& args,
         argv.push_back(a.data());
     }
     argv.push_back(nullptr);
-    // Resolve our own binary now: after exec of a replaced file /proc/self/exe still works,
-    // and it is the same program image as ours.
-    char exe[4096];
-    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        return -1;
+    // Without the descriptor, resolve our own binary by path now (works until the file is
+    // replaced).
+    char exe[4096] = {};
+    if (own_exe_fd < 0) {
+        ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0) {
+            return -1;
+        }
+        exe[n] = '\0';
     }
-    exe[n] = '\0';
+    int exe_fd = own_exe_fd;
+    pid_t parent = ::getpid();
 
     flush_logs();
     std::fflush(nullptr);
+    // No handler of ours may run in the child between fork and exec: block every signal
+    // across fork; the child resets dispositions before unblocking.
+    sigset_t all;
+    sigset_t saved;
+    sigfillset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, &saved);
     pid_t pid = ::fork();
     if (pid != 0) {
+        int saved_errno = errno;
+        ::sigprocmask(SIG_SETMASK, &saved, nullptr);
+        errno = saved_errno;
         return pid; // parent (or -1)
     }
-    // Child: restore default signal dispositions and an empty mask for the new program.
+    // Child: default dispositions (an ignored SIGPIPE would survive exec), SIGTERM when the
+    // parent dies, then an empty mask for the new program.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig != SIGKILL && sig != SIGSTOP) {
+            ::sigaction(sig, &dfl, nullptr); // EINVAL for the libc-reserved ones: fine
+        }
+    }
+    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+        ::_exit(127);
+    }
+    if (::getppid() != parent) {
+        ::_exit(0); // the parent died before PR_SET_PDEATHSIG took effect
+    }
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig : {SIGPIPE, SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) {
-        ::signal(sig, SIG_DFL);
-    }
     int highest = 2;
+    for (const auto& [from, to] : fds) {
+        highest = std::max(highest, to);
+    }
+    if (exe_fd >= 0 && exe_fd <= highest) {
+        // Move our executable's descriptor above the ones the child gets before dup2 could
+        // replace it (it is often 3: opened first thing in main).
+        exe_fd = ::fcntl(exe_fd, F_DUPFD_CLOEXEC, highest + 1);
+        if (exe_fd < 0) {
+            ::_exit(127);
+        }
+    }
     for (const auto& [from, to] : fds) {
         if (from == to) {
             int flags = ::fcntl(from, F_GETFD);
@@ -58,13 +115,21 @@ pid_t spawn_self(const std::vector<std::string>& args,
         } else if (::dup2(from, to) < 0) {
             ::_exit(127);
         }
-        highest = std::max(highest, to);
     }
     // Nothing else crosses exec: not every descriptor (Asio's accepted sockets among them) is
     // close-on-exec, and a leaked copy of a peer's connection would keep it open after its
-    // owner closed it.
-    ::close_range(static_cast<unsigned>(highest) + 1, ~0U, 0);
-    ::execv(exe, argv.data());
+    // owner closed it. The pid file's lock stays with the parent alone.
+    if (exe_fd >= 0) {
+        if (exe_fd > highest + 1) {
+            ::close_range(static_cast<unsigned>(highest) + 1, static_cast<unsigned>(exe_fd) - 1,
+                          0);
+        }
+        ::close_range(static_cast<unsigned>(exe_fd) + 1, ~0U, 0);
+        ::fexecve(exe_fd, argv.data(), environ); // execveat(fd, "", AT_EMPTY_PATH)
+    } else {
+        ::close_range(static_cast<unsigned>(highest) + 1, ~0U, 0);
+        ::execv(exe, argv.data());
+    }
     ::_exit(127);
 }
 

@@ -8,11 +8,22 @@
 
 namespace lon::link {
 
-/// Starts a child role of this same program: fork, then exec /proc/self/exe with `args`
-/// (argv[1..]). Each {from, to} in `fds` is dup2'ed to `to` in the child and left open
-/// across exec; every other descriptor we opened is close-on-exec. Logs are flushed first
-/// so buffered lines are not written twice. Returns the child pid, or -1 (errno set).
-/// Exec (rather than a bare fork) gives every child a clean Asio, OpenSSL and spdlog.
+/// Opens this program's own executable (/proc/self/exe) once, close-on-exec, and keeps the
+/// descriptor for spawn_self. Call it first thing in main: after a binary upgrade (the file
+/// replaced by rename, as dpkg does) /proc/self/exe names a deleted file and cannot be
+/// exec'd by path, but the descriptor still can, so a running daemon keeps starting children
+/// of its own version until it is restarted. Returns false (errno set) if it cannot.
+bool open_own_executable();
+
+/// Starts a child role of this same program: fork, then exec our own executable (the
+/// descriptor from open_own_executable, else /proc/self/exe) with `args` (argv[1..]).
+/// Each {from, to} in `fds` is dup2'ed to `to` in the child and left open across exec;
+/// every other descriptor is closed. Logs are flushed first so buffered lines are not
+/// written twice. Signals are blocked across fork; the child resets every disposition,
+/// asks for SIGTERM when its parent dies (PR_SET_PDEATHSIG, and exits at once if the parent
+/// died before that), then unblocks signals and execs. Returns the child pid, or -1
+/// (errno set). Exec (rather than a bare fork) gives every child a clean Asio, OpenSSL and
+/// spdlog.
 [[nodiscard]] pid_t spawn_self(const std::vector<std::string>& args,
                                const std::vector<std::pair<int, int>>& fds);
 

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
+#include "daemon_main.hpp"
 #include "net.hpp"
 #include "proctitle.hpp"
 #include "spawn.hpp"
@@ -241,6 +242,7 @@ void Parent::reload() {
         }
     }
     config_ = std::move(fresh);
+    link::warn_unresolved(config_);
     forward(SIGHUP);
     spdlog::info("reloaded {}", config_.file.string());
     update_title();

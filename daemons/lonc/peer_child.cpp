@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -458,6 +459,23 @@ void PeerChild::open_connection(bool upgrade_probe) {
         fail_queue();
         publish();
         return;
+    }
+    if (peer_host_->resolved.empty()) {
+        // Its name did not resolve at load (a DNS outage): try again now; a failure costs
+        // an attempt like a refused connection, and the next attempt tries again.
+        auto addresses = resolve_address(peer_host_->address);
+        if (addresses.empty()) {
+            warn_throttled("resolve", fmt::format("cannot link to {}: cannot resolve {}; will "
+                                                  "try again",
+                                                  peer_, peer_host_->address));
+            health_.on_attempt_failed(now, std::uniform_real_distribution<double>(0, 1)(rng_));
+            fail_queue();
+            publish();
+            return;
+        }
+        spdlog::info("{} resolved to {}", peer_host_->address, fmt::join(addresses, ", "));
+        config_.hosts.set_resolved(peer_, std::move(addresses));
+        peer_host_ = config_.hosts.find(peer_);
     }
     std::error_code ec;
     auto local = asio::ip::make_address(config_.self().resolved.empty()

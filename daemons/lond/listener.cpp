@@ -1,15 +1,18 @@
 #include "listener.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <ctime>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon_main.hpp"
 #include "fd_passing.hpp"
 #include "json.hpp"
 #include "net.hpp"
@@ -123,8 +126,8 @@ Listener::Listener(asio::io_context& io, Config config, UniqueFd listen_fd, bool
       counters_{"refused_version", "refused_wrong_server", "refused_unknown_host",
                 "refused_address_mismatch", "refused_bad_init", "refused_busy",
                 "pending_evicted", "pending_over_address_cap", "pending_timeout",
-                "accept_errors", "handoff_failed"},
-      status_writer_(io, std::chrono::seconds(1), [this] { write_status(); }) {
+                "accept_errors", "handoff_failed", "resolve_failed"},
+      status_writer_(io, std::chrono::seconds(1), [this] { write_status(); }), resolver_(io) {
     auto ip = asio::ip::make_address(config_.listen_address);
     acceptor_.assign(ip.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
                      listen_fd.release());
@@ -313,6 +316,12 @@ void Listener::on_init_line(asio::ip::tcp::socket& socket, const std::string& li
         return;
     }
     if (auto reason = check(*init, ip)) {
+        if (*reason == proto::Refusal::address_mismatch) {
+            if (const Host* host = config_.hosts.find(init->client_id);
+                host != nullptr && host->resolved.empty()) {
+                retry_resolve(*host);
+            }
+        }
         std::string name(proto::to_string(*reason));
         note("refused_" + name, name + " " + ip,
              fmt::format("refused {} claiming {}: {}", ip, init->client_id, name));
@@ -325,6 +334,43 @@ void Listener::on_init_line(asio::ip::tcp::socket& socket, const std::string& li
         return;
     }
     hand_off(init->client_id, socket, bytes);
+}
+
+void Listener::retry_resolve(const Host& host) {
+    auto now = std::chrono::steady_clock::now();
+    auto it = resolve_after_.find(host.id);
+    if (it != resolve_after_.end() && now < it->second) {
+        return; // tried recently (or under way)
+    }
+    resolve_after_[host.id] = now + std::chrono::seconds(10);
+    resolver_.async_resolve(
+        host.address, "",
+        [this, id = host.id, name = host.address](
+            std::error_code ec, const asio::ip::tcp::resolver::results_type& results) {
+            try {
+                std::vector<std::string> addresses;
+                if (!ec) {
+                    for (const auto& r : results) {
+                        auto a = r.endpoint().address().to_string();
+                        if (std::find(addresses.begin(), addresses.end(), a) == addresses.end()) {
+                            addresses.push_back(a);
+                        }
+                    }
+                }
+                if (addresses.empty()) {
+                    note("resolve_failed", "resolve " + id,
+                         fmt::format("cannot resolve {} (host {}): its connections are refused "
+                                     "as address_mismatch until it resolves",
+                                     name, id));
+                    return;
+                }
+                spdlog::info("{} (host {}) resolved to {}", name, id, fmt::join(addresses, ", "));
+                config_.hosts.set_resolved(id, std::move(addresses));
+                resolve_after_.erase(id);
+            } catch (const std::exception& e) {
+                spdlog::error("resolving {}: {}", name, e.what());
+            }
+        });
 }
 
 void Listener::refuse(asio::ip::tcp::socket& socket, proto::Refusal reason) {
@@ -456,6 +502,8 @@ void Listener::reload(bool prune) {
             fresh.listen_port = config_.listen_port;
         }
         config_ = std::move(fresh);
+        resolve_after_.clear();
+        link::warn_unresolved(config_);
         spdlog::info("reloaded {}", config_.file.string());
     } catch (const std::exception& e) {
         spdlog::error("reload failed, keeping the old configuration: {}", e.what());

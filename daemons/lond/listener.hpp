@@ -78,6 +78,9 @@ private:
     [[nodiscard]] std::optional<proto::Refusal> check(const proto::InitLine& init,
                                                       const std::string& ip) const;
     void refuse(asio::ip::tcp::socket& socket, proto::Refusal reason);
+    /// A connection claimed `host`, whose name did not resolve: resolve it again in the
+    /// background (at most every 10 s per host); the claim is refused meanwhile.
+    void retry_resolve(const Host& host);
     void hand_off(const std::string& peer, asio::ip::tcp::socket& socket,
                   const std::string& bytes);
     Child* spawn_child(const std::string& peer);
@@ -105,6 +108,9 @@ private:
     Counters counters_;
     LogThrottle log_throttle_;
     link::Debounce status_writer_; ///< rewrites lond.json at most once a second
+    asio::ip::tcp::resolver resolver_;
+    /// Hosts without an address: when their name may be resolved again.
+    std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> resolve_after_;
 };
 
 } // namespace lon::lond

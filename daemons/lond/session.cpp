@@ -49,8 +49,12 @@ void Session::negotiate(const std::string& line) {
         close_after_flush();
         return;
     }
+    // The context is taken now, with the decision: a HUP or the certificate's expiry may drop
+    // the server's credentials before the handshake starts.
+    const link::TlsCredentials* creds = server_.tls();
+    std::shared_ptr<asio::ssl::context> context = creds ? creds->server : nullptr;
     proto::Policy policy;
-    policy.have_cert = server_.tls() != nullptr;
+    policy.have_cert = context != nullptr;
     policy.allow_insecure = server_.config().lond.allow_insecure;
     policy.peer_pinned = link::is_pinned(server_.config().paths.state_dir, server_.peer());
     proto::Answer answer = proto::server_decide(*init, policy);
@@ -67,14 +71,16 @@ void Session::negotiate(const std::string& line) {
     }
     if (answer.mode == proto::Mode::ssl) {
         pause_reading();
-        after_flush([self = shared_from_this()] { self->start_tls(); });
+        after_flush([self = shared_from_this(), context = std::move(context)]() mutable {
+            self->start_tls(std::move(context));
+        });
         return;
     }
     linked(proto::Mode::insecure);
 }
 
-void Session::start_tls() {
-    socket().begin_tls(server_.tls()->server);
+void Session::start_tls(std::shared_ptr<asio::ssl::context> context) {
+    socket().begin_tls(std::move(context));
     socket().async_handshake(asio::ssl::stream_base::server,
                              [self = shared_from_this()](std::error_code ec) {
                                  self->on_handshake(ec);

@@ -34,7 +34,8 @@ public:
 
 private:
     void negotiate(const std::string& line);
-    void start_tls();
+    /// Runs the server handshake with `context`, the one the `ok:ssl` decision was made with.
+    void start_tls(std::shared_ptr<asio::ssl::context> context);
     void on_handshake(const std::error_code& ec);
     void linked(proto::Mode mode);
     void serve(const std::string& line);

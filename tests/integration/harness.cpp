@@ -789,7 +789,11 @@ void Cluster::start_daemon(int i, const char* name, const std::vector<std::strin
     auto& p = (lond ? lond_ : lonc_)[static_cast<std::size_t>(i)];
     auto out = output_file(i, name);
     std::vector<std::string> argv = prefix;
-    for (std::string a : {(lond ? lond_bin() : lonc_bin()).string(), std::string("--config"),
+    std::filesystem::path bin = lond ? options_.lond_binary : options_.lonc_binary;
+    if (bin.empty()) {
+        bin = lond ? lond_bin() : lonc_bin();
+    }
+    for (std::string a : {bin.string(), std::string("--config"),
                           config(i).string(), std::string("--foreground")}) {
         argv.push_back(std::move(a));
     }

@@ -208,6 +208,10 @@ struct ClusterOptions {
     std::string lonc_yaml;   ///< when set, replaces lonc.yaml() verbatim
     std::string limits_yaml; ///< when set, replaces limits.yaml() verbatim
     std::string extra_yaml;  ///< appended to every host's config
+    /// When set, every host's lond / lonc is started from this file instead of lond_bin() /
+    /// lonc_bin() (e.g. a copy that the test then replaces, as an upgrade does).
+    std::filesystem::path lond_binary;
+    std::filesystem::path lonc_binary;
 };
 
 /// Default options for an `n`-host cluster.

@@ -492,6 +492,7 @@ TEST_CASE("flood: a lond child out of descriptors drops a handed-over connection
     t.send(burst);
     // The first error:handler_unavailable means the child has no descriptor left.
     auto first = t.read_line(5s);
+    INFO("lond output: " << read_file(c.output_file(1, "lond")));
     REQUIRE(first.has_value());
     CHECK(first->find("error:handler_unavailable") != std::string::npos);
     REQUIRE(wait_until(2s, [&] { return handler.held() > 0; })); // it holds the others

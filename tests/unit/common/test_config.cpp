@@ -382,3 +382,47 @@ limits: { max_pending_inits: 10, max_pending_inits_per_address: 3 }
                   .find("lonlink.yaml:3: limits.max_pending_inits:") != std::string::npos);
     }
 }
+
+TEST_CASE("Config: a lond.handler path too long for a unix socket is refused at load",
+          "[common]") {
+    const std::string head = "host_id: msul1\nhosts_file: hosts.yaml\n";
+    // sun_path holds 108 bytes with the terminating NUL: 107 bytes of path at most.
+    std::string ok_path = "/" + std::string(106, 'h');
+    std::string long_path = "/" + std::string(107, 'h');
+    CHECK(error_of(head + "lond: { handler: " + ok_path + " }\n").empty());
+    CHECK(error_of(head + "\nlond:\n  handler: " + long_path + "\n") ==
+          "DIR/lonlink.yaml:5: lond.handler: path too long for a unix socket (108 bytes, at "
+          "most 107)");
+    // A relative path counts as the absolute path it resolves to.
+    CHECK(error_of(head + "lond: { handler: " + std::string(107, 'r') + " }\n")
+              .rfind("DIR/lonlink.yaml:3: lond.handler: path too long for a unix socket", 0) ==
+          0);
+}
+
+TEST_CASE("Config: a peer whose name does not resolve is loaded, unresolved; our own must "
+          "resolve",
+          "[common]") {
+    // A DNS outage must not stop a start or a reload: the peer is kept with no addresses
+    // and the reason, to be resolved again later (.invalid never resolves, RFC 6761).
+    TempDir dir;
+    dir.write("hosts.yaml", "hosts:\n  - { id: msul1, address: 127.0.0.11 }\n"
+                            "  - { id: msul2, address: peer.lonlink.invalid }\n");
+    auto c = lon::load_config(dir.write("lonlink.yaml", "host_id: msul1\nhosts_file: hosts.yaml\n"));
+    const lon::Host* peer = c.hosts.find("msul2");
+    REQUIRE(peer != nullptr);
+    CHECK(peer->resolved.empty());
+    std::string suffix = "hosts.yaml:3: hosts[1].address: cannot resolve peer.lonlink.invalid";
+    CHECK(peer->resolve_error.size() > suffix.size());
+    CHECK(peer->resolve_error.find(suffix) == peer->resolve_error.size() - suffix.size());
+    CHECK(c.self().resolve_error.empty());
+    // Resolved later: the addresses count from then on.
+    CHECK_FALSE(lon::HostTable::has_address(*peer, "127.0.0.12"));
+    c.hosts.set_resolved("msul2", {"127.0.0.12"});
+    CHECK(lon::HostTable::has_address(*c.hosts.find("msul2"), "127.0.0.12"));
+    CHECK(c.hosts.find("msul2")->resolve_error.empty());
+    // This host's own entry is needed to bind: it must resolve.
+    CHECK(error_of("host_id: msul2\nhosts_file: hosts.yaml\n",
+                   "hosts:\n  - { id: msul1, address: 127.0.0.11 }\n"
+                   "  - { id: msul2, address: peer.lonlink.invalid }\n") ==
+          "DIR/hosts.yaml:3: hosts[1].address: cannot resolve peer.lonlink.invalid");
+}

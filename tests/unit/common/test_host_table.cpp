@@ -79,7 +79,7 @@ TEST_CASE("HostTable: structural errors name the file, line and key", "[common]"
           "DIR/hosts.yaml:2: hosts[0].address: given twice");
 }
 
-TEST_CASE("HostTable: duplicates name both lines, unresolvable names their address", "[common]") {
+TEST_CASE("HostTable: duplicates name both lines; an unresolvable name is kept with its reason", "[common]") {
     CHECK(hosts_error("hosts:\n"
                       "  - id: x1\n"
                       "    address: 127.0.0.1\n"
@@ -88,9 +88,18 @@ TEST_CASE("HostTable: duplicates name both lines, unresolvable names their addre
                       "  - id: x1\n"
                       "    address: 127.0.0.3\n") ==
           "DIR/hosts.yaml:6: hosts[2].id: duplicate host x1 (first on line 2)");
-    CHECK(hosts_error("hosts:\n  - { id: a, address: 127.0.0.1 }\n"
-                      "  - { id: b, address: nowhere.invalid }\n") ==
-          "DIR/hosts.yaml:3: hosts[1].address: cannot resolve nowhere.invalid");
+    // An unresolvable name is not a load error (a DNS outage must not stop a start): the host
+    // is kept without addresses, with the reason (load_config insists on our own entry).
+    TempDir dir;
+    auto table = lon::load_host_table(dir.write(
+        "hosts.yaml", "hosts:\n  - { id: a, address: 127.0.0.1 }\n"
+                      "  - { id: b, address: nowhere.invalid }\n"));
+    const lon::Host* b = table.find("b");
+    REQUIRE(b != nullptr);
+    CHECK(b->resolved.empty());
+    CHECK(b->resolve_error.find("hosts.yaml:3: hosts[1].address: cannot resolve nowhere.invalid") !=
+          std::string::npos);
+    CHECK(table.find("a")->resolve_error.empty());
 }
 
 TEST_CASE("valid_host_id: letters, digits, _ and -, 1 to 64 of them", "[common]") {

@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <sys/wait.h>
@@ -120,4 +122,44 @@ TEST_CASE("write_file_atomic leaves no temporary file behind", "[common]") {
     CHECK(names == std::vector<std::string>{"empty", "status"});
     CHECK(std::filesystem::file_size(dir.path() / "status") == 100'000);
     CHECK(std::filesystem::file_size(dir.path() / "empty") == 0);
+}
+
+TEST_CASE("PidFile: a file naming an unrelated live process does not block a start",
+          "[common]") {
+    // After a reboot the pid written by the last run may belong to anything; only a held
+    // lock means a daemon is running.
+    TempDir dir;
+    auto path = dir.path() / "lonc.pid";
+    std::ofstream(path) << ::getppid() << "\n"; // alive, and not a lonc
+    lon::PidFile pid(path);
+    CHECK(lon::read_pid_file(path) == std::optional<pid_t>(::getpid()));
+}
+
+TEST_CASE("PidFile: a held file blocks whatever pid it names, and the message names it",
+          "[common]") {
+    TempDir dir;
+    auto path = dir.path() / "lond.pid";
+    lon::PidFile held(path);
+    std::ofstream(path) << 999999999 << "\n"; // no such pid: the lock still counts
+    CHECK_THROWS_WITH(lon::PidFile(path), Catch::Contains("already running") &&
+                                              Catch::Contains(path.string()));
+}
+
+TEST_CASE("PidFile: the lock is not inherited across exec", "[common]") {
+    TempDir dir;
+    auto path = dir.path() / "lonc.pid";
+    std::optional<lon::PidFile> held(std::in_place, path);
+    // A child that execs (as every daemon child does) keeps nothing of it: once we let go,
+    // a new start succeeds while that child still runs.
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::execl("/bin/sleep", "sleep", "5", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    REQUIRE(child > 0);
+    held.reset();
+    CHECK_NOTHROW(lon::PidFile(path));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
 }
