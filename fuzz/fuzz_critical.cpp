@@ -23,8 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(format_critical(c->id, c->request) == body);
         FUZZ_CHECK(is_critical(body));
     } else if (is_critical(body)) {
-        // Only a bad or missing id makes a critical body unparsable.
-        std::string_view rest = body.substr(9); // after "critical:"
+        // Only a bad or missing id makes a critical body unparsable ("critical" alone has
+        // none).
+        std::string_view rest = body.size() > 9 ? body.substr(9) : std::string_view(); // after "critical:"
         auto colon = rest.find(':');
         FUZZ_CHECK(colon == std::string_view::npos || !valid_critical_id(rest.substr(0, colon)));
     }
