@@ -142,6 +142,9 @@ double YamlReader::get_double(const YAML::Node& n, std::string_view key) const {
 Millis YamlReader::get_duration(const YAML::Node& n, std::string_view key) const {
     if (n.IsScalar()) {
         if (auto d = parse_duration(n.Scalar())) {
+            if (*d > max_config_duration) {
+                fail(n, key, "must be at most 365d, got \"" + n.Scalar() + "\"");
+            }
             return *d;
         }
     }

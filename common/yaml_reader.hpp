@@ -38,6 +38,7 @@ public:
     [[nodiscard]] std::int64_t get_int(const YAML::Node& n, std::string_view key, std::int64_t min,
                                        std::int64_t max) const;
     [[nodiscard]] double get_double(const YAML::Node& n, std::string_view key) const;
+    /// A duration (parse_duration) of at most max_config_duration.
     [[nodiscard]] Millis get_duration(const YAML::Node& n, std::string_view key) const;
     [[nodiscard]] std::uint64_t get_size(const YAML::Node& n, std::string_view key) const;
     /// A path, resolved against the file's folder when relative, made absolute.

@@ -5,7 +5,7 @@
 #   proto/    pure: no Asio, OpenSSL, <sys/...>, <unistd.h>, socket/network or fd headers
 #   common/   no Asio, no OpenSSL
 #   nothing outside daemons/lonc and daemons/lond includes their files (daemons/link,
-#   common/, proto/, tests/, bench/ and the other daemon included)
+#   common/, proto/, tests/, bench/, fuzz/ and the other daemon included)
 # Prints every offending line; status 0 clean, 1 violations, 2 usage.
 set -euo pipefail
 
@@ -50,9 +50,9 @@ report "proto/ must stay pure (no Asio, OpenSSL or system I/O headers)" \
 report "common/ must not use Asio or OpenSSL" "${inc}(asio|openssl/)" common
 # A daemon's own folder may include its files; the other daemon and every other folder not.
 report "only daemons/lonc includes daemons/lonc files" "${inc}([./]*/)?(daemons/)?lonc/" \
-    common proto daemons/link daemons/lond daemons/lonreply tests bench
+    common proto daemons/link daemons/lond daemons/lonreply tests bench fuzz
 report "only daemons/lond includes daemons/lond files" "${inc}([./]*/)?(daemons/)?lond/" \
-    common proto daemons/link daemons/lonc daemons/lonreply tests bench
+    common proto daemons/link daemons/lonc daemons/lonreply tests bench fuzz
 
 if [ $bad -eq 0 ]; then
     echo "layering ok"

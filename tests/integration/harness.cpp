@@ -221,6 +221,11 @@ std::vector<pid_t> descendants_of(pid_t pid) {
     return out;
 }
 
+bool sanitized_build() {
+    const char* v = std::getenv("LONLINK_SANITIZED");
+    return v != nullptr && *v != '\0' && std::string_view(v) != "0";
+}
+
 long proc_status_kb(pid_t pid, const std::string& field) {
     std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
     for (std::string line; std::getline(in, line);) {

@@ -369,7 +369,9 @@ TEST_CASE("liveness: a peer that reads but never answers costs bounded memory an
     CHECK(wrong == 0);
     CHECK(mute.bytes() > 0); // the requests did reach the mute peer
     // One round's worth (20 MiB of requests) may be in flight at once; rounds must not add up.
-    CHECK(peak - rss_before < 40 * 1024);
+    if (!sanitized_build()) {
+        CHECK(peak - rss_before < 40 * 1024);
+    }
     // It is DEAD now (every link died unanswered), and says so.
     CHECK(wait_until(15s, [&] { return title::is_lonc_dead(read_title(child), peer); }));
 }

@@ -369,7 +369,9 @@ TEST_CASE("a client that writes without reading is not read beyond the bounds; l
     }
     INFO("VmRSS start " << rss_start << " kB, max while stalled " << rss_max << " kB, written "
                         << written);
-    CHECK(rss_max - rss_start < 4 * 1024);
+    if (!sanitized_build()) {
+        CHECK(rss_max - rss_start < 4 * 1024);
+    }
     CHECK(c.lonc_child(0, 1) == child);
 
     // Now read: every reply, in order.

@@ -268,6 +268,16 @@ TEST_CASE("Config: values out of range name their key and line", "[common]") {
         {"lonc: { retries: 2.5 }", "DIR/lonlink.yaml:3: lonc.retries: expected an integer, got \"2.5\""},
         {"lonc: { keepalive: 0s }", "DIR/lonlink.yaml:3: lonc.keepalive: must be more than zero"},
         {"lonc: { idle_timeout: 0 }", "DIR/lonlink.yaml:3: lonc.idle_timeout: must be more than zero"},
+        // Found by fuzz/fuzz_config: lond.idle_timeout defaults to 4 x keepalive, which
+        // overflowed (undefined behaviour) for a keepalive near the largest duration.
+        {"lonc: { keepalive: 9223372036854775807ms }",
+         "DIR/lonlink.yaml:3: lonc.keepalive: must be at most 365d, got \"9223372036854775807ms\""},
+        {"lonc: { request_timeout: 366d }",
+         "DIR/lonlink.yaml:3: lonc.request_timeout: must be at most 365d, got \"366d\""},
+        {"lond: { idle_timeout: 8761h }",
+         "DIR/lonlink.yaml:3: lond.idle_timeout: must be at most 365d, got \"8761h\""},
+        {"limits: { handshake_timeout: 31536000001ms }",
+         "DIR/lonlink.yaml:3: limits.handshake_timeout: must be at most 365d, got \"31536000001ms\""},
         {"lonc: { backoff_initial: 10s, backoff_max: 5s }",
          "DIR/lonlink.yaml:3: lonc.backoff_max: must not be less than lonc.backoff_initial"},
         {"listen: { port: 0 }", "DIR/lonlink.yaml:3: listen.port: must be between 1 and 65535, got 0"},
@@ -425,4 +435,13 @@ TEST_CASE("Config: a peer whose name does not resolve is loaded, unresolved; our
                    "hosts:\n  - { id: msul1, address: 127.0.0.11 }\n"
                    "  - { id: msul2, address: peer.lonlink.invalid }\n") ==
           "DIR/hosts.yaml:3: hosts[1].address: cannot resolve peer.lonlink.invalid");
+}
+
+TEST_CASE("Config: durations up to 365d are taken, and lond.idle_timeout follows them", "[common]") {
+    TempDir dir;
+    dir.write("hosts.yaml", hosts_yaml);
+    auto c = lon::load_config(dir.write(
+        "lonlink.yaml", "host_id: msul1\nhosts_file: hosts.yaml\nlonc: { keepalive: 365d }\n"));
+    CHECK(c.lonc.keepalive == lon::max_config_duration);
+    CHECK(c.lond.idle_timeout == 4 * lon::max_config_duration);
 }
