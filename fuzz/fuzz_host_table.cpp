@@ -1,6 +1,6 @@
 // The hosts table loader: load_host_table on a file holding the fuzz input.
 // Checks: it either loads or throws ConfigError (any other exception, crash or hang is a
-// finding); a loaded table has valid, unique ids, a port, and resolved addresses.
+// finding); a loaded table has valid, unique ids, a port, and resolved addresses or the reason they do not resolve.
 // Addresses resolve as IP literals only here (numeric_resolver.cpp): no DNS while fuzzing.
 #include <cstddef>
 #include <cstdint>
