@@ -1,4 +1,5 @@
 #include "harness.hpp"
+#include "process_guard.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -102,6 +103,24 @@ std::optional<std::pair<char, pid_t>> stat_of(pid_t pid) {
     char state = stat[close + 2];
     long ppid = std::strtol(stat.c_str() + close + 4, nullptr, 10);
     return std::make_pair(state, static_cast<pid_t>(ppid));
+}
+
+/// Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or -1: with the pid
+/// it names one process, so a pid reused by another process is never mistaken for it.
+long long start_time_of(pid_t pid) {
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) {
+        return -1;
+    }
+    std::istringstream in(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && in >> field; ++i) {
+        if (i == 22) {
+            return std::stoll(field);
+        }
+    }
+    return -1;
 }
 
 std::atomic<int> cluster_counter{0};
@@ -485,8 +504,21 @@ pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& o
     // calls until exec.
     std::string out_path = out.string();
     std::string err_path = err.string();
+    install_process_guard();
     pid_t pid = ::fork();
     if (pid == 0) {
+        // A daemon starts as init would start it: default dispositions, nothing blocked
+        // (ignored signals and the mask survive exec; the test process may have changed them).
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        for (int sig = 1; sig < NSIG; ++sig) {
+            if (sig != SIGKILL && sig != SIGSTOP) {
+                ::sigaction(sig, &dfl, nullptr); // sigaction: async-signal-safe after fork
+            }
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         int e = err_path == out_path
                     ? o
@@ -515,13 +547,15 @@ Process::Process(const std::vector<std::string>& argv, const std::filesystem::pa
     : pid_(spawn(argv, out, err)) {}
 
 Process::Process(Process&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), status_(other.status_) {}
+    : pid_(std::exchange(other.pid_, -1)), status_(other.status_),
+      noted_(std::exchange(other.noted_, {})) {}
 
 Process& Process::operator=(Process&& other) noexcept {
     if (this != &other) {
         stop();
         pid_ = std::exchange(other.pid_, -1);
         status_ = other.status_;
+        noted_ = std::exchange(other.noted_, {});
     }
     return *this;
 }
@@ -546,39 +580,62 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
     return status_;
 }
 
+void Process::note_descendants() {
+    if (pid_ <= 0 || status_) {
+        return;
+    }
+    for (pid_t k : descendants_of(pid_)) {
+        long long t = start_time_of(k);
+        if (t >= 0 && std::none_of(noted_.begin(), noted_.end(),
+                                   [&](const auto& n) { return n.first == k; })) {
+            noted_.emplace_back(k, t);
+        }
+    }
+}
+
+void Process::kill_noted() {
+    for (const auto& [k, t] : noted_) {
+        if (alive(k) && start_time_of(k) == t) {
+            ::kill(k, SIGKILL);
+        }
+    }
+    // Orphans are re-parented to this process (the subreaper): collect them.
+    for (const auto& n : noted_) {
+        ::waitpid(n.first, nullptr, WNOHANG);
+    }
+}
+
 std::optional<int> Process::terminate(std::chrono::milliseconds timeout) {
     if (pid_ > 0 && !status_) {
+        // Noted now: a child that survives its parent's TERM (what such a test looks for)
+        // is no longer the parent's once it has gone, and stop() must still kill it.
+        note_descendants();
         ::kill(pid_, SIGTERM);
     }
     return wait(timeout);
 }
 
 void Process::stop() {
-    if (pid_ <= 0 || status_) {
-        return;
-    }
-    // Whatever it forked, noted before it goes: once it is gone they are no longer its
-    // children and could only be found by name, which we never do.
-    auto kids = descendants_of(pid_);
-    ::kill(pid_, SIGTERM);
-    if (!wait(10s)) {
-        for (pid_t k : descendants_of(pid_)) {
-            if (std::find(kids.begin(), kids.end(), k) == kids.end()) {
-                kids.push_back(k);
-            }
+    if (pid_ > 0 && !status_) {
+        // Whatever it forked, noted before it goes: once it is gone they are no longer its
+        // children and could only be found by name, which we never do.
+        note_descendants();
+        ::kill(pid_, SIGTERM);
+        if (!wait(10s)) {
+            note_descendants();
+            ::kill(pid_, SIGKILL);
+            wait(5s);
         }
-        ::kill(pid_, SIGKILL);
-        wait(5s);
     }
-    // A clean stop takes its children along; give them a moment, then KILL what is left.
+    // A clean stop takes its children along; give them a moment, then KILL what is left
+    // (also when the process had already exited: its survivors were noted at terminate()).
     wait_until(2s, [&] {
-        return std::none_of(kids.begin(), kids.end(), [](pid_t k) { return alive(k); });
+        return std::none_of(noted_.begin(), noted_.end(), [](const auto& n) {
+            return alive(n.first) && start_time_of(n.first) == n.second;
+        });
     });
-    for (pid_t k : kids) {
-        if (alive(k)) {
-            ::kill(k, SIGKILL);
-        }
-    }
+    kill_noted();
+    noted_.clear();
 }
 
 RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
@@ -606,11 +663,13 @@ TempDir::TempDir() {
         throw std::runtime_error("mkdtemp failed");
     }
     path_ = tmpl;
+    register_temp_dir(path_);
 }
 
 TempDir::~TempDir() {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
+    unregister_temp_dir(path_);
 }
 
 UnixClient::UnixClient(const std::filesystem::path& path) {
@@ -717,10 +776,10 @@ std::string LimitsOptions::yaml() const {
 }
 
 Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
-    // 127.<100..199 from our pid>.<fresh per cluster>.<11..>: never the demo's 127.0.0.x,
-    // never another test run's range (unless pids collide modulo 100 at the same moment).
+    // 127.<this run's block, 100..199>.<fresh per cluster>.<11..>: never the demo's
+    // 127.0.0.x, never another test run's block (each run holds its block's lock).
     int n = cluster_counter++;
-    net_ = "127." + std::to_string(100 + ::getpid() % 100) + "." + std::to_string(1 + n % 250);
+    net_ = "127." + std::to_string(loopback_block()) + "." + std::to_string(1 + n % 250);
     std::string hosts_yaml = "hosts:\n";
     for (int i = 0; i < options_.hosts; ++i) {
         hosts_yaml += "  - { id: " + id(i) + ", address: " + address(i) +

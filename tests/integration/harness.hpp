@@ -119,8 +119,13 @@ class Process {
     void stop();
 
   private:
+    /// Records the live descendants (pid and start time) so they can be killed later.
+    void note_descendants();
+    void kill_noted();
+
     pid_t pid_ = -1;
     std::optional<int> status_;
+    std::vector<std::pair<pid_t, long long>> noted_;
 };
 
 /// A command run to completion (bounded): exit code (-1 on timeout), stdout, stderr, and

@@ -171,7 +171,7 @@ class MuteServer {
                 if (!greeted[i - 1]) {
                     greeted[i - 1] = true;
                     static const char ok[] = "ok:insecure\n";
-                    (void)!::write(conns[i - 1].get(), ok, sizeof ok - 1);
+                    (void)!::send(conns[i - 1].get(), ok, sizeof ok - 1, MSG_NOSIGNAL);
                 }
             }
             for (std::size_t i = conns.size(); i-- > 0;) {

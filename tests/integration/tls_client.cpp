@@ -5,6 +5,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include <pthread.h>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -34,11 +36,34 @@ void sh(const std::string& script) {
     }
 }
 
+/// OpenSSL writes with write(2): a server that hung up must not kill the test with SIGPIPE.
+/// Blocked in this thread only while the attempt runs, and one raised meanwhile is discarded:
+/// the process keeps the default disposition, which the daemons it starts inherit.
+class SigpipeBlocked {
+  public:
+    SigpipeBlocked() {
+        sigemptyset(&pipe_);
+        sigaddset(&pipe_, SIGPIPE);
+        ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    }
+    SigpipeBlocked(const SigpipeBlocked&) = delete;
+    SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+    ~SigpipeBlocked() {
+        timespec zero{};
+        while (::sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+        }
+        ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+
+  private:
+    sigset_t pipe_{};
+    sigset_t old_{};
+};
+
 } // namespace
 
 std::string tls_attempt(const TlsAttempt& a) {
-    // OpenSSL writes with write(2): a server that hung up must not kill the test with SIGPIPE.
-    std::signal(SIGPIPE, SIG_IGN);
+    SigpipeBlocked no_sigpipe;
     TcpClient t(a.source_ip, a.dest_ip, 5663);
     if (!t.connected()) {
         return "cannot connect";
