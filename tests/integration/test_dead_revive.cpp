@@ -169,7 +169,7 @@ pid_t dead_then_back(Cluster& c) {
     REQUIRE(title::is_lonc_dead(dead, c.id(1)));
     c.start_lond(1);
     // Nothing revives it by itself within a few seconds (the probe is a minute away).
-    CHECK(title::is_lonc_dead(read_title(child), c.id(1)));
+    CHECK_FALSE(wait_until(3s, [&] { return !title::is_lonc_dead(read_title(child), c.id(1)); }));
     return child;
 }
 

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include <regex>
+
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
@@ -66,11 +68,15 @@ TEST_CASE("cluster: time, load, version and unknown commands", "[integration]") 
     REQUIRE(!t.empty());
     REQUIRE(t.find_first_not_of("0123456789") == std::string::npos);
     CHECK(std::labs(std::stol(t) - static_cast<long>(std::time(nullptr))) < 5);
+    // load: a percentage with two decimals ("12.50"), nothing else.
     std::string load = c.request(0, 1, "load");
-    CHECK(!load.empty());
-    CHECK(load.find_first_not_of("0123456789.") == std::string::npos);
-    CHECK(!c.request(0, 1, "version").empty());
-    CHECK(c.request(0, 1, "version") != "unknown_cmd");
+    CHECK(std::regex_match(load, std::regex("[0-9]+\\.[0-9]{2}")));
+    // version: the peer's software version (as its binary reports it) and protocol version.
+    auto binary = run({lond_bin().string(), "--version"});
+    REQUIRE(binary.code == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(binary.out, m, std::regex("[0-9]+\\.[0-9]+\\.[0-9]+")));
+    CHECK(c.request(0, 1, "version") == "lonlink=" + m.str() + "&protocol=1");
     CHECK(c.request(0, 1, "no_such_command:x") == "unknown_cmd");
 }
 

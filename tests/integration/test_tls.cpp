@@ -131,8 +131,13 @@ TEST_CASE("tls: certificates from another CA are refused, nothing falls back",
     CHECK(wait_until(5s, [&] {
         return read_file(c.log_file(0, "lonc")).find("TLS handshake") != std::string::npos;
     }));
-    // Never an insecure link instead.
-    CHECK(read_title(c.lonc_child(0, 1)).find("(insecure)") == std::string::npos);
+    // Never an insecure link instead: the child is there, still trying, and nothing is served.
+    pid_t child = c.lonc_child(0, 1);
+    REQUIRE(child > 0);
+    std::string title = read_title(child);
+    REQUIRE(title.rfind("lonc: " + c.id(1) + " ", 0) == 0);
+    CHECK(title.find("(insecure)") == std::string::npos);
+    CHECK(c.request(0, 1, "ping") == "con_lost");
     CHECK_FALSE(std::filesystem::exists(c.dir(0) / "state" / "pinned" / c.id(1)));
 }
 
