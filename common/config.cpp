@@ -53,7 +53,7 @@ void read_lonc(const YamlReader& r, const Node& n, Config& c) {
     r.check_map(n, "lonc",
                 {"allow_insecure", "max_connections", "retries", "stable_after", "backoff_initial",
                  "backoff_max", "idle_timeout", "request_timeout", "keepalive", "max_queued",
-                 "max_outstanding_per_client", "client_idle_timeout"});
+                 "max_outstanding_per_client", "client_idle_timeout", "max_spooled"});
     auto& l = c.lonc;
     if (n["allow_insecure"]) {
         l.allow_insecure = r.get_bool(n["allow_insecure"], "lonc.allow_insecure");
@@ -80,6 +80,10 @@ void read_lonc(const YamlReader& r, const Node& n, Config& c) {
     positive("request_timeout", l.request_timeout);
     positive("keepalive", l.keepalive);
     positive("client_idle_timeout", l.client_idle_timeout);
+    if (n["max_spooled"]) {
+        l.max_spooled = static_cast<std::size_t>(
+            r.get_int(n["max_spooled"], "lonc.max_spooled", 1, 10'000'000));
+    }
     if (n["max_queued"]) {
         l.max_queued = static_cast<std::size_t>(
             r.get_int(n["max_queued"], "lonc.max_queued", 1, 10'000'000));
@@ -97,7 +101,7 @@ void read_lonc(const YamlReader& r, const Node& n, Config& c) {
 void read_lond(const YamlReader& r, const Node& n, Config& c) {
     r.check_map(n, "lond",
                 {"allow_insecure", "handler", "insecure_commands", "load_limit", "idle_timeout",
-                 "max_handler_requests", "max_handler_queue"});
+                 "max_handler_requests", "max_handler_queue", "critical_retention"});
     auto& l = c.lond;
     if (n["allow_insecure"]) {
         l.allow_insecure = r.get_bool(n["allow_insecure"], "lond.allow_insecure");
@@ -143,6 +147,12 @@ void read_lond(const YamlReader& r, const Node& n, Config& c) {
     if (n["max_handler_requests"]) {
         l.max_handler_requests = static_cast<std::size_t>(
             r.get_int(n["max_handler_requests"], "lond.max_handler_requests", 1, 100'000));
+    }
+    if (n["critical_retention"]) {
+        l.critical_retention = r.get_duration(n["critical_retention"], "lond.critical_retention");
+        if (l.critical_retention.count() <= 0) {
+            r.fail(n["critical_retention"], "lond.critical_retention", "must be more than zero");
+        }
     }
     if (n["max_handler_queue"]) {
         l.max_handler_queue = static_cast<std::size_t>(

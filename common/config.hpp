@@ -46,6 +46,9 @@ struct LoncSettings {
     std::size_t max_outstanding_per_client = 1'000;
     /// A local connection with nothing outstanding that sends nothing for this long is closed.
     Millis client_idle_timeout{120'000};
+    /// Durable requests in the spool of one peer; over it lonc:critical is answered
+    /// con_failed (counted spool_full).
+    std::size_t max_spooled = 10'000;
 };
 
 struct LondSettings {
@@ -60,6 +63,9 @@ struct LondSettings {
     /// max_handler_queue, beyond which requests are answered error:busy.
     std::size_t max_handler_requests = 64;
     std::size_t max_handler_queue = 1'024;
+    /// A durable request's record that lonc never acknowledged is deleted after this long
+    /// (a resend after that would run again).
+    Millis critical_retention{30LL * 24 * 3'600'000};
 };
 
 struct Limits {

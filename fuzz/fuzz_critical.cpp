@@ -1,11 +1,15 @@
-// Durable requests on the wire: parse_critical / format_critical / is_critical.
+// Durable requests on the wire and on disk: parse_critical / format_critical / is_critical,
+// parse_critical_ack / format_critical_ack, parse_record, parse_spool_name.
 // Checks: a parsed body has a valid id, formats back to exactly the input and is_critical;
 // is_critical holds exactly when the command word is "critical"; a valid id and any request
-// format to a body that parses back to them.
+// format to a body that parses back to them; a parsed ack has 1..64 valid ids and formats back
+// to the input; a record parses to started only for exactly "started\n"; a parsed spool name
+// has a valid id and, when it has a seq, formats back to the input.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "critical.hpp"
 #include "fuzz_check.hpp"
@@ -40,6 +44,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(c.has_value());
         FUZZ_CHECK(c->id == id && c->request == request);
         FUZZ_CHECK(is_critical(wire));
+    }
+    if (auto ids = parse_critical_ack(body)) {
+        FUZZ_CHECK(is_critical_ack(body));
+        FUZZ_CHECK(!ids->empty() && ids->size() <= max_ack_ids);
+        std::vector<std::string> owned;
+        for (auto id : *ids) {
+            FUZZ_CHECK(valid_critical_id(id));
+            owned.emplace_back(id);
+        }
+        FUZZ_CHECK(format_critical_ack(owned) == body);
+    }
+    auto record = parse_record(body);
+    FUZZ_CHECK((record.state == CriticalRecord::State::started) == (body == "started\n"));
+    if (record.state == CriticalRecord::State::done) {
+        FUZZ_CHECK(body.size() >= record.reply.size());
+    }
+    if (auto name = parse_spool_name(body)) {
+        FUZZ_CHECK(valid_critical_id(name->id));
+        if (name->id != body) {
+            FUZZ_CHECK(format_spool_name(name->seq, name->id) == body);
+        }
     }
     return 0;
 }

@@ -27,7 +27,7 @@ std::size_t max_durable_request(std::size_t max_message_bytes) {
 LocalRequest classify_local(std::string_view line, std::size_t max_message_bytes) {
     if (line.substr(0, durable_prefix.size()) == durable_prefix) {
         std::string_view body = line.substr(durable_prefix.size());
-        if (is_critical(body)) {
+        if (is_critical(body) || is_critical_ack(body)) {
             return {LocalKind::bad_request, body};
         }
         if (body.size() > max_durable_request(max_message_bytes)) {
@@ -38,7 +38,7 @@ LocalRequest classify_local(std::string_view line, std::size_t max_message_bytes
     if (line.substr(0, lonc_prefix.size()) == lonc_prefix) {
         return {LocalKind::lonc_command, line};
     }
-    if (is_critical(line)) {
+    if (is_critical(line) || is_critical_ack(line)) {
         return {LocalKind::bad_request, line};
     }
     if (line.size() > max_local_request(max_message_bytes)) {

@@ -23,8 +23,8 @@ enum class LocalKind {
     lonc_command, ///< `lonc:...` answered by lonc itself (body: the whole line)
     durable,      ///< `lonc:critical:<body>`: spool, then send
     too_long,     ///< would be over max_message_bytes on the wire: error:too_long
-    bad_request,  ///< a `critical:` line (only lonc puts those on the wire), or a nested
-                  ///< `lonc:critical:critical:...`: error:bad_request
+    bad_request,  ///< a `critical:` or `critical_ack:` line (only lonc puts those on the
+                  ///< wire), or one nested in `lonc:critical:`: error:bad_request
 };
 
 struct LocalRequest {

@@ -106,7 +106,7 @@ void LocalSession::on_line(std::string line) {
     case proto::LocalKind::bad_request:
         child_.count("critical_refused");
         child_.warn_throttled("critical_refused",
-                              "refused a local critical: line (only lonc sends those)");
+                              "refused a local critical: or critical_ack: line (only lonc sends those)");
         complete(seq, proto::replies::bad_request);
         break;
     case proto::LocalKind::lonc_command:

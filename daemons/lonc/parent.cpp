@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
+#include "critical.hpp"
 #include "daemon_main.hpp"
 #include "net.hpp"
 #include "proctitle.hpp"
@@ -31,6 +32,18 @@ UniqueFd bind_peer_socket(const Config& cfg, const std::string& peer) {
 }
 
 } // namespace
+
+bool Parent::spool_pending(const std::string& peer) const {
+    std::error_code ec;
+    auto spool = config_.paths.spool_dir / peer;
+    for (auto it = std::filesystem::directory_iterator(spool, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        if (proto::parse_spool_name(it->path().filename().string())) {
+            return true; // a temp file alone is no request
+        }
+    }
+    return false;
+}
 
 struct Parent::Slot {
     Slot(asio::io_context& io, std::string id, UniqueFd fd)
@@ -80,10 +93,7 @@ void Parent::start() {
     handle_signals();
     for (auto& [peer, slot] : slots_) {
         // Durable requests spooled before a restart are delivered without waiting for a client.
-        std::error_code ec;
-        auto spool = config_.paths.spool_dir / peer;
-        if (std::filesystem::is_directory(spool, ec) &&
-            !std::filesystem::is_empty(spool, ec)) {
+        if (spool_pending(peer)) {
             spawn(*slot);
         } else {
             watch(*slot);
@@ -140,19 +150,28 @@ void Parent::on_child_exit(pid_t pid, int status) {
             std::filesystem::remove(config_.paths.socket_dir / slot.peer, ignored);
             slots_.erase(it);
         } else if (!stopping_) {
-            if (clean) {
+            bool spooled = spool_pending(slot.peer);
+            if (clean && !spooled) {
                 slot.backoff = restart_backoff_initial;
                 watch(slot);
             } else {
                 auto lived = std::chrono::steady_clock::now() - slot.started;
-                if (lived >= healthy_lifetime) {
+                if (clean || lived >= healthy_lifetime) {
                     slot.backoff = restart_backoff_initial;
                 }
-                spdlog::warn("restarting lonc child for {} on demand in {} ms", slot.peer,
+                // A spool left behind is delivered without waiting for a local client (it
+                // may never come); otherwise the next client starts the child.
+                spdlog::warn("restarting lonc child for {} {} in {} ms", slot.peer,
+                             spooled ? "to deliver its spool" : "on demand",
                              slot.backoff.count());
                 slot.restart_timer.expires_after(slot.backoff);
                 slot.restart_timer.async_wait([this, &slot](std::error_code ec) {
-                    if (!ec) {
+                    if (ec || stopping_ || slot.pid > 0 || slot.removed) {
+                        return;
+                    }
+                    if (spool_pending(slot.peer)) {
+                        spawn(slot);
+                    } else {
                         watch(slot);
                     }
                 });

@@ -4,7 +4,9 @@
 // hand). Owns: one listening unix socket per peer in the hosts table (<socket_dir>/<peer>).
 // It watches each socket and, when a local client knocks, execs a lonc child for that peer,
 // which takes the socket over; when the child exits it watches again (after a backoff if the
-// child died abnormally). It reaps every child and forwards USR1/HUP to them.
+// child died abnormally). A peer whose spool holds durable requests gets a child without a
+// client knocking: at start, and again (after the backoff) whenever its child ends. It reaps
+// every child and forwards USR1/HUP to them.
 // Title: "lonc: parent <own-id> links: <children>".
 
 #include <map>
@@ -41,6 +43,8 @@ private:
     void shutdown();
     void update_title();
     void forward(int sig);
+    /// Whether <spool_dir>/<peer> holds a durable request (then a child is started for it).
+    [[nodiscard]] bool spool_pending(const std::string& peer) const;
 
     asio::io_context& io_;
     Config config_;

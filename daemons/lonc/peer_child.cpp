@@ -49,10 +49,12 @@ PeerChild::PeerChild(asio::io_context& io, Config config, std::string peer, Uniq
     : io_(io), config_(std::move(config)), peer_(std::move(peer)),
       peer_host_(config_.hosts.find(peer_)), acceptor_(io), signals_(io), tick_timer_(io),
       health_(health_policy(config_), clock::now()), rng_(std::random_device{}()),
+      spool_(io, config_.paths.spool_dir / peer_, config_.lonc.max_spooled),
       last_activity_(clock::now()),
       counters_{"keepalive_timeouts", "request_timeouts", "links_lost", "queue_full",
                 "client_backpressure", "too_long", "critical_refused", "clients_idle_closed",
-                "accept_errors", "clients_dropped"},
+                "accept_errors", "clients_dropped", "spool_full", "critical_indeterminate",
+                "acks_dropped"},
       accept_timer_(io), log_throttle_(std::chrono::seconds(10)) {
     acceptor_.assign(asio::local::stream_protocol(), listen_fd.release());
 }
@@ -152,6 +154,9 @@ void PeerChild::try_upgrade(clock::time_point now) {
 
 void PeerChild::start() {
     load_tls();
+    if (std::size_t n = spool_.load(); n > 0) {
+        spdlog::info("{} durable request(s) spooled for {}: delivering them", n, peer_);
+    }
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
         signals_.add(sig);
     }
@@ -309,33 +314,36 @@ std::string PeerChild::local_command(const std::string& line) {
     return "error:unknown_lonc_command";
 }
 
-std::filesystem::path PeerChild::spool_dir() const {
-    return config_.paths.spool_dir / peer_;
-}
-
 void PeerChild::submit_critical(std::string request, PendingRequest::Done done) {
     last_activity_ = clock::now();
-    // Ids sort by time, so the spool is flushed oldest first; pid and counter keep them unique.
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
-    std::string id = fmt::format("{:015d}-{}-{}", ms, ::getpid(), ++critical_counter_);
-    std::error_code ec;
-    std::filesystem::create_directories(spool_dir(), ec);
-    if (ec || !write_file_durable(spool_dir() / id, request)) {
-        spdlog::error("cannot spool a durable request in {}: {}", spool_dir().string(),
-                      ec ? ec.message() : std::strerror(errno));
-        done(proto::replies::con_failed);
-        return;
-    }
-    ++spooled_;
-    if (stopping_ || health_.state() == proto::PeerHealth::State::dead) {
-        done(proto::replies::con_delayed);
-        return;
-    }
-    // Linked or about to be: queue it like any request. If the link fails first, the client
-    // hears con_delayed (it stays spooled) and the spool is flushed once a link is up.
-    send_critical(id, request, std::move(done));
+    std::string copy = request;
+    spool_.add(std::move(request), [this, copy = std::move(copy),
+                                    done = std::move(done)](Spool::Added result,
+                                                            const std::string& id) {
+        if (result == Spool::Added::full) {
+            count("spool_full");
+            warn_throttled("spool_full",
+                           fmt::format("spool for {} holds lonc.max_spooled ({}) requests: "
+                                       "answered {}",
+                                       peer_, config_.lonc.max_spooled, proto::replies::con_failed));
+            done(proto::replies::con_failed);
+            return;
+        }
+        if (result == Spool::Added::failed) {
+            warn_throttled("spool_failed", fmt::format("cannot spool a durable request in {}",
+                                                       spool_.dir().string()));
+            done(proto::replies::con_failed);
+            return;
+        }
+        if (stopping_ || health_.state() == proto::PeerHealth::State::dead) {
+            done(proto::replies::con_delayed);
+            return;
+        }
+        // Linked or about to be: queue it like any request. If the link fails first, the
+        // client hears con_delayed (it stays spooled) and the spool is flushed once a link is
+        // up.
+        send_critical(id, copy, done);
+    });
 }
 
 void PeerChild::send_critical(const std::string& id, const std::string& request,
@@ -346,56 +354,112 @@ void PeerChild::send_critical(const std::string& id, const std::string& request,
                                                 nullptr);
     std::weak_ptr<PendingRequest> weak = req;
     req->done = [this, id, weak, client_done](std::string_view reply) {
-        critical_in_flight_.erase(id);
         auto self = weak.lock();
-        if (self && self->from_peer) {
-            std::error_code ec;
-            std::filesystem::remove(spool_dir() / id, ec);
-            spooled_ = spooled_ > 0 ? spooled_ - 1 : 0;
+        bool delivered = self && self->from_peer && reply != proto::not_recorded;
+        if (!delivered) {
+            critical_in_flight_.erase(id);
             if (client_done) {
-                client_done(reply);
+                client_done(proto::replies::con_delayed); // still spooled: delivered later
             }
-        } else if (client_done) {
-            client_done(proto::replies::con_delayed); // still spooled: delivered later
+            return;
         }
+        if (client_done) {
+            client_done(reply);
+        }
+        critical_done(id, reply);
+    };
+    queue_.push_back(std::move(req));
+    pump();
+}
+
+void PeerChild::critical_done(const std::string& id, std::string_view reply) {
+    if (reply == proto::indeterminate) {
+        // Final too: the peer started it once and lost the outcome; it is never run again.
+        count("critical_indeterminate");
+        spdlog::warn("durable request {} to {}: the peer lost its outcome ({}); removed from "
+                     "the spool",
+                     id, peer_, proto::indeterminate);
+    }
+    spool_.remove(id, [this, id](bool ok) {
+        critical_in_flight_.erase(id);
+        if (!ok) {
+            warn_throttled("spool_remove", fmt::format("cannot remove {} from {}; the peer "
+                                                       "answers a resend from its record",
+                                                       id, spool_.dir().string()));
+            return;
+        }
+        // Removed for good: now the peer may forget it.
+        if (acks_.size() >= config_.lonc.max_spooled) {
+            acks_.pop_front();
+            count("acks_dropped");
+        }
+        acks_.push_back(id);
+        send_acks();
+        flush_spool(); // the next ones in line, without waiting for the tick
+    });
+}
+
+bool PeerChild::linked_now() const {
+    return std::any_of(conns_.begin(), conns_.end(),
+                       [](const auto& c) { return c->linked() && !c->retired(); });
+}
+
+void PeerChild::send_acks() {
+    if (ack_in_flight_ || acks_.empty() || stopping_ || !linked_now()) {
+        return;
+    }
+    std::vector<std::string> ids;
+    while (!acks_.empty() && ids.size() < proto::max_ack_ids) {
+        ids.push_back(std::move(acks_.front()));
+        acks_.pop_front();
+    }
+    ack_in_flight_ = true;
+    auto req = std::make_shared<PendingRequest>(proto::format_critical_ack(ids),
+                                                clock::now() + config_.lonc.request_timeout,
+                                                nullptr);
+    std::weak_ptr<PendingRequest> weak = req;
+    req->done = [this, weak, ids](std::string_view reply) mutable {
+        ack_in_flight_ = false;
+        auto self = weak.lock();
+        if (!(self && self->from_peer)) {
+            // Not delivered: try again on the next link (oldest first).
+            for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+                if (acks_.size() < config_.lonc.max_spooled) {
+                    acks_.push_front(std::move(*it));
+                }
+            }
+            return;
+        }
+        if (reply != "ok") {
+            warn_throttled("ack_refused", fmt::format("{} answered a critical_ack with {}; its "
+                                                      "records go after lond.critical_retention",
+                                                      peer_, reply));
+        }
+        asio::post(io_, [this] { send_acks(); });
     };
     queue_.push_back(std::move(req));
     pump();
 }
 
 void PeerChild::flush_spool() {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(spool_dir(), ec)) {
-        spooled_ = 0;
+    send_acks();
+    if (spool_.empty() || !linked_now()) {
         return;
     }
-    std::vector<std::string> ids;
-    for (const auto& e : std::filesystem::directory_iterator(spool_dir(), ec)) {
-        auto name = e.path().filename().string();
-        if (proto::valid_critical_id(name)) {
-            ids.push_back(name);
-        }
-    }
-    spooled_ = ids.size();
-    bool linked = std::any_of(conns_.begin(), conns_.end(),
-                              [](const auto& c) { return c->linked() && !c->retired(); });
-    if (!linked || ids.empty()) {
+    // At most 64 durable requests in flight at once: the rest wait their turn, oldest first.
+    constexpr std::size_t window = 64;
+    if (critical_in_flight_.size() >= window) {
         return;
     }
-    std::sort(ids.begin(), ids.end());
+    auto ids = spool_.oldest(window - critical_in_flight_.size(), [this](const std::string& id) {
+        return critical_in_flight_.count(id) > 0;
+    });
     for (const auto& id : ids) {
-        if (critical_in_flight_.size() >= 64) {
-            break;
-        }
-        if (critical_in_flight_.count(id) > 0) {
+        auto request = spool_.read(id);
+        if (!request) {
             continue;
         }
-        std::ifstream in(spool_dir() / id);
-        std::string request((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (in.bad()) {
-            continue;
-        }
-        send_critical(id, request, nullptr);
+        send_critical(id, *request, nullptr);
     }
 }
 
@@ -680,7 +744,7 @@ void PeerChild::check_links(clock::time_point now) {
 
 /// Idle: no local client, nothing queued or in flight, no local activity for idle_timeout.
 bool PeerChild::idle(clock::time_point now) const {
-    if (!locals_.empty() || !queue_.empty() || spooled_ > 0) {
+    if (!locals_.empty() || !queue_.empty() || !spool_.empty()) {
         return false;
     }
     for (const auto& c : conns_) {
@@ -737,7 +801,7 @@ std::string PeerChild::status_json() const {
            ",\"retries_remaining\":" + std::to_string(health_.retries_remaining()) +
            ",\"mode\":" + (linked > 0 ? json_string(link_mode()) : "null") +
            ",\"queued\":" + std::to_string(queue_.size()) +
-           ",\"in_flight\":" + std::to_string(in_flight) + ",\"spooled\":" + std::to_string(spooled_) +
+           ",\"in_flight\":" + std::to_string(in_flight) + ",\"spooled\":" + std::to_string(spool_.size()) +
            ",\"next_probe_s\":" + next_probe +
            ",\"pinned\":" + (link::is_pinned(config_.paths.state_dir, peer_) ? "true" : "false") +
            ",\"own_cert_days_left\":" + (tls_ ? std::to_string(tls_->days_left(wall)) : "null") +

@@ -27,6 +27,7 @@
 #include "negotiation.hpp"
 #include "peer_health.hpp"
 #include "pending_request.hpp"
+#include "spool.hpp"
 #include "tls_credentials.hpp"
 #include "unique_fd.hpp"
 
@@ -121,7 +122,12 @@ private:
     void flush_spool();
     void send_critical(const std::string& id, const std::string& request,
                        PendingRequest::Done client_done);
-    [[nodiscard]] std::filesystem::path spool_dir() const;
+    /// The peer answered durable request `id` (its reply is final): off the spool, then
+    /// acknowledged so that the peer can drop its record.
+    void critical_done(const std::string& id, std::string_view reply);
+    /// Sends the acknowledgements due (critical_ack, up to 64 ids a line) on a link.
+    void send_acks();
+    [[nodiscard]] bool linked_now() const;
 
     asio::io_context& io_;
     Config config_;
@@ -137,9 +143,13 @@ private:
     clock::time_point next_expiry_warning_{};
     clock::time_point next_upgrade_{};
     clock::time_point next_flush_{};
+    Spool spool_;
+    /// Spooled ids sent and not answered yet, or answered and being removed: never resent.
     std::set<std::string> critical_in_flight_;
-    std::size_t spooled_ = 0; ///< files in the spool at the last look
-    std::uint64_t critical_counter_ = 0;
+    /// Ids removed from the spool, to acknowledge to the peer (bounded by lonc.max_spooled;
+    /// a lost acknowledgement only leaves a record to lond.critical_retention).
+    std::deque<std::string> acks_;
+    bool ack_in_flight_ = false;
     std::vector<std::shared_ptr<OutboundConn>> conns_;
     std::deque<RequestPtr> queue_;
     /// Every open local session, owned here (a session held back by a bound, or half-closed

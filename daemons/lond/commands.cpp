@@ -92,14 +92,32 @@ void dispatch_plain(const CommandContext& ctx, std::string_view request, ReplyFn
 } // namespace
 
 void dispatch(const CommandContext& ctx, std::string_view request, ReplyFn reply) {
+    if (proto::is_critical_ack(request)) {
+        // lonc is done with these durable requests: their records can go. Only ever a
+        // top-level request on a peer link (never inside critical:, never to the handler).
+        auto ids = proto::parse_critical_ack(request);
+        if (!ids) {
+            reply(std::string(proto::replies::bad_request));
+            return;
+        }
+        std::size_t removed = ctx.critical.forget(*ids);
+        if (ctx.count && removed > 0) {
+            for (std::size_t i = 0; i < removed; ++i) {
+                ctx.count("critical_acked");
+            }
+        }
+        reply("ok");
+        return;
+    }
     if (!proto::is_critical(request)) {
         dispatch_plain(ctx, request, std::move(reply));
         return;
     }
     // One level only: durable requests do not nest (a nested one would cost a recursion
-    // and a durable record per level).
+    // and a durable record per level), and an acknowledgement is no request to run.
     auto critical = proto::parse_critical(request);
-    if (!critical || proto::is_critical(critical->request)) {
+    if (!critical || proto::is_critical(critical->request) ||
+        proto::is_critical_ack(critical->request)) {
         reply(std::string(proto::replies::bad_request));
         return;
     }

@@ -30,10 +30,12 @@ std::filesystem::path status_path(const Config& cfg, const std::string& peer) {
 
 PeerServer::PeerServer(asio::io_context& io, Config config, std::string peer, UniqueFd channel)
     : io_(io), config_(std::move(config)), peer_(std::move(peer)), channel_(io, channel.release()),
-      signals_(io), critical_(config_.paths.state_dir / "critical" / peer_),
+      signals_(io), critical_(io, config_.paths.state_dir / "critical" / peer_, config_.lond.critical_retention,
+                [this](std::string_view what, std::uint64_t n) { count(what, n); }),
       handlers_(io, config_.lond.max_handler_requests, config_.lond.max_handler_queue),
       retry_timer_(io),
-      counters_{"idle_closed", "too_long", "handler_queued", "handler_busy", "handoff_failed"},
+      counters_{"idle_closed", "too_long", "handler_queued", "handler_busy", "handoff_failed",
+                "critical_indeterminate", "critical_acked", "critical_expired"},
       status_writer_(io, std::chrono::seconds(1),
                      [this] {
                          last_title_.clear();
@@ -50,6 +52,7 @@ void PeerServer::count(std::string_view what, std::uint64_t n) {
 
 void PeerServer::start() {
     load_tls();
+    critical_.start();
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
         signals_.add(sig);
     }

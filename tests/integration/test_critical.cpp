@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <ctime>
+#include <fstream>
 
 #include "harness.hpp"
 
@@ -27,7 +28,8 @@ TEST_CASE("lonc:critical: delivered at once when the peer is up", "[integration]
     c.start_all();
     CHECK(c.request(0, 1, "lonc:critical:echo:important") == "important");
     CHECK(files_in(c.dir(0) / "spool" / c.id(1)) == 0);
-    CHECK(files_in(c.dir(1) / "state" / "critical" / c.id(0)) == 1); // the peer's record
+    // lonc acknowledged it once off its spool: the peer dropped its record.
+    CHECK(wait_until(5s, [&] { return files_in(c.dir(1) / "state" / "critical" / c.id(0)) == 0; }));
 }
 
 TEST_CASE("lonc:critical: spooled while the peer is down, delivered once when it returns",
@@ -44,7 +46,7 @@ TEST_CASE("lonc:critical: spooled while the peer is down, delivered once when it
     c.start_lond(1);
     c.start_lonc(0);
     CHECK(wait_until(15s, [&] { return files_in(c.dir(0) / "spool" / c.id(1)) == 0; }));
-    CHECK(files_in(c.dir(1) / "state" / "critical" / c.id(0)) == 2);
+    CHECK(wait_until(5s, [&] { return files_in(c.dir(1) / "state" / "critical" / c.id(0)) == 0; }));
 }
 
 TEST_CASE("lond runs a durable request at most once per id", "[integration][critical]") {
@@ -65,4 +67,27 @@ TEST_CASE("lond runs a durable request at most once per id", "[integration][crit
     REQUIRE(second);
     CHECK(second->substr(2) == first->substr(2)); // answered from the record, not run again
     CHECK(t.read_line() == std::optional<std::string>("3 error:bad_request"));
+    // The acknowledgement: refused nested, accepted on the link; the record goes.
+    auto records = c.dir(1) / "state" / "critical" / c.id(0);
+    CHECK(files_in(records) == 1);
+    t.send("4 critical:abc-2:critical_ack:abc-1\n5 critical_ack:abc-1&bad/id\n6 critical_ack:abc-1\n");
+    CHECK(t.read_line() == std::optional<std::string>("4 error:bad_request"));
+    CHECK(t.read_line() == std::optional<std::string>("5 error:bad_request"));
+    CHECK(t.read_line() == std::optional<std::string>("6 ok"));
+    CHECK(files_in(records) == 0);
+}
+
+TEST_CASE("lond answers error:indeterminate for a durable request that started but has no "
+          "outcome on record, and never runs it",
+          "[integration][critical]") {
+    Cluster c(hosts(2));
+    auto records = c.dir(1) / "state" / "critical" / c.id(0);
+    std::filesystem::create_directories(records);
+    std::ofstream(records / "0123456789abcdef0123456789abcdef") << "started\n"; // lond died
+    c.start_all();
+    TcpClient t(c.address(0), c.address(1), 5663);
+    t.send("init:1:" + c.id(0) + ":" + c.id(1) + ":insecure\n");
+    REQUIRE(t.read_line() == std::optional<std::string>("ok:insecure"));
+    t.send("1 critical:0123456789abcdef0123456789abcdef:echo:again\n");
+    CHECK(t.read_line() == std::optional<std::string>("1 error:indeterminate"));
 }

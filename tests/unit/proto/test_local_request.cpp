@@ -22,6 +22,11 @@ TEST_CASE("local requests: critical lines are refused, nested or not", "[proto]"
     CHECK(classify_local("lonc:critical:critical:abc:ping", 1024).kind ==
           LocalKind::bad_request);
     CHECK(classify_local("lonc:critical:critical", 1024).kind == LocalKind::bad_request);
+    // The acknowledgement only lonc sends: refused like critical:.
+    CHECK(classify_local("critical_ack:0123456789abcdef0123456789abcdef", 1024).kind ==
+          LocalKind::bad_request);
+    CHECK(classify_local("critical_ack", 1024).kind == LocalKind::bad_request);
+    CHECK(classify_local("lonc:critical:critical_ack:abc", 1024).kind == LocalKind::bad_request);
     // Not a critical command: fine.
     CHECK(classify_local("criticality:x", 1024).kind == LocalKind::plain);
     CHECK(classify_local("echo:critical:x", 1024).kind == LocalKind::plain);
