@@ -74,7 +74,7 @@ void new_children_link_in_ssl(Cluster& c) {
                                                        ends_with(t, " (ssl)");
                                             });
     CHECK(ends_with(lond_title, " (ssl)"));
-    CHECK(c.request(0, 1, "echo:still%20here") == "still here");
+    CHECK(c.request(0, 1, "echo:still-here") == "still-here");
 }
 
 /// HUPs both daemons of hosts 0 and 1 and waits until every parent logged `reason`
