@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <functional>
+
 #include <sys/un.h>
 
 #include "yaml_reader.hpp"
@@ -198,8 +200,12 @@ const Host& Config::self() const {
     return *h;
 }
 
-Config load_config(const std::filesystem::path& file) {
-    YamlReader r(file);
+namespace {
+
+/// `hosts_text` gives the hosts table's bytes for its path (read from disk, or kept).
+Config parse_config(const std::filesystem::path& file, const std::string& text,
+                    const std::function<std::string(const std::filesystem::path&)>& hosts_text) {
+    YamlReader r(file, text);
     const Node& root = r.root();
     r.check_map(root, "",
                 {"host_id", "hosts_file", "listen", "paths", "socket_group", "tls", "lonc", "lond",
@@ -244,7 +250,7 @@ Config load_config(const std::filesystem::path& file) {
     if (section("limits")) {
         read_limits(r, root["limits"], c);
     }
-    c.hosts = load_host_table(c.hosts_file);
+    c.hosts = load_host_table(c.hosts_file, hosts_text(c.hosts_file));
     if (c.hosts.find(c.host_id) == nullptr) {
         r.fail(root["host_id"], "host_id",
                c.host_id + " is not in the hosts table " + c.hosts_file.string());
@@ -256,6 +262,28 @@ Config load_config(const std::filesystem::path& file) {
         throw ConfigError(self.resolve_error);
     }
     return c;
+}
+
+} // namespace
+
+Config load_config(const std::filesystem::path& file, ConfigSources* sources) {
+    auto path = std::filesystem::absolute(file).lexically_normal();
+    std::string text = read_config_text(path);
+    std::string hosts;
+    Config c = parse_config(path, text, [&](const std::filesystem::path& hosts_file) {
+        hosts = read_config_text(hosts_file);
+        return hosts;
+    });
+    if (sources != nullptr) {
+        sources->config_text = std::move(text);
+        sources->hosts_text = std::move(hosts);
+    }
+    return c;
+}
+
+Config load_config_from(const std::filesystem::path& file, const ConfigSources& sources) {
+    return parse_config(file, sources.config_text,
+                        [&](const std::filesystem::path&) { return sources.hosts_text; });
 }
 
 } // namespace lon

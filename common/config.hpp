@@ -98,8 +98,21 @@ struct Config {
     [[nodiscard]] const Host& self() const;
 };
 
+/// The bytes a configuration was parsed from: the config file and the hosts table it names.
+/// A parent keeps them to hand its children exactly what it validated (link/bundle.hpp).
+struct ConfigSources {
+    std::string config_text;
+    std::string hosts_text;
+};
+
 /// Loads and validates `file` and the hosts table it names. Unknown keys, wrong types, bad
-/// durations/sizes, a host_id missing from the hosts table: ConfigError. Startup only.
-[[nodiscard]] Config load_config(const std::filesystem::path& file);
+/// durations/sizes, a host_id missing from the hosts table: ConfigError. Startup and reload
+/// only. When `sources` is given, it receives the bytes that were parsed.
+[[nodiscard]] Config load_config(const std::filesystem::path& file,
+                                 ConfigSources* sources = nullptr);
+/// The same from bytes read earlier (by the parent): neither file is read; errors and
+/// relative paths still refer to `file` and the hosts_file it names.
+[[nodiscard]] Config load_config_from(const std::filesystem::path& file,
+                                      const ConfigSources& sources);
 
 } // namespace lon

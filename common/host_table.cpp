@@ -83,7 +83,11 @@ bool HostTable::has_address(const Host& host, std::string_view ip) {
 }
 
 HostTable load_host_table(const std::filesystem::path& file) {
-    YamlReader r(file);
+    return load_host_table(file, read_config_text(std::filesystem::absolute(file).lexically_normal()));
+}
+
+HostTable load_host_table(const std::filesystem::path& file, const std::string& text) {
+    YamlReader r(file, text);
     r.check_map(r.root(), "", {"hosts"});
     const YAML::Node& list = r.root()["hosts"];
     if (!list || !list.IsSequence()) {

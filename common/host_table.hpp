@@ -50,5 +50,7 @@ private:
 /// gets an empty `resolved` and its `resolve_error` (load_config requires this host's own
 /// entry to resolve).
 [[nodiscard]] HostTable load_host_table(const std::filesystem::path& file);
+/// The same from `text`, the contents of `file` read earlier (`file` is not read).
+[[nodiscard]] HostTable load_host_table(const std::filesystem::path& file, const std::string& text);
 
 } // namespace lon

@@ -16,20 +16,27 @@ std::string join_key(std::string_view prefix, std::string_view key) {
     return prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
 }
 
-YamlReader::YamlReader(std::filesystem::path file)
-    : file_(std::filesystem::absolute(file).lexically_normal()) {
-    std::ifstream in(file_);
+std::string read_config_text(const std::filesystem::path& file) {
+    std::ifstream in(file);
     if (!in) {
-        throw ConfigError(file_.string() + ": cannot read: " + std::strerror(errno));
+        throw ConfigError(file.string() + ": cannot read: " + std::strerror(errno));
     }
     std::error_code ec;
-    if (std::filesystem::is_directory(file_, ec)) { // opens fine, reads as nothing
-        throw ConfigError(file_.string() + ": cannot read: " + std::strerror(EISDIR));
+    if (std::filesystem::is_directory(file, ec)) { // opens fine, reads as nothing
+        throw ConfigError(file.string() + ": cannot read: " + std::strerror(EISDIR));
     }
     std::stringstream text;
     text << in.rdbuf();
+    return text.str();
+}
+
+YamlReader::YamlReader(std::filesystem::path file)
+    : YamlReader(file, read_config_text(std::filesystem::absolute(file).lexically_normal())) {}
+
+YamlReader::YamlReader(std::filesystem::path file, const std::string& text)
+    : file_(std::filesystem::absolute(file).lexically_normal()) {
     try {
-        root_ = YAML::Load(text.str());
+        root_ = YAML::Load(text);
     } catch (const YAML::Exception& e) {
         int line = e.mark.is_null() ? 1 : e.mark.line + 1;
         throw ConfigError(file_.string() + ":" + std::to_string(line) + ": " + e.msg);

@@ -19,6 +19,9 @@ class YamlReader {
 public:
     /// Parses `file`; throws ConfigError if it cannot be read or is not YAML.
     explicit YamlReader(std::filesystem::path file);
+    /// Parses `text`, the contents of `file` read earlier (errors and relative paths still
+    /// refer to `file`, which is not read).
+    YamlReader(std::filesystem::path file, const std::string& text);
 
     [[nodiscard]] const YAML::Node& root() const { return root_; }
     [[nodiscard]] const std::filesystem::path& file() const { return file_; }
@@ -49,6 +52,10 @@ private:
     std::filesystem::path file_;
     YAML::Node root_;
 };
+
+/// The whole contents of `file` (absolute, normalised); throws ConfigError "<file>: cannot
+/// read: <reason>".
+[[nodiscard]] std::string read_config_text(const std::filesystem::path& file);
 
 /// "a.b" from prefix "a" and key "b" (just "b" when the prefix is empty).
 [[nodiscard]] std::string join_key(std::string_view prefix, std::string_view key);

@@ -42,14 +42,15 @@ std::optional<DaemonArgs> parse_daemon_args(int argc, char** argv, std::string& 
             if (!value(a.peer)) {
                 return std::nullopt;
             }
-        } else if (arg == "--fd") {
+        } else if (arg == "--fd" || arg == "--bundle" || arg == "--channel") {
             std::string s;
             if (!value(s)) {
                 return std::nullopt;
             }
-            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), a.fd);
-            if (ec != std::errc{} || p != s.data() + s.size() || a.fd < 0) {
-                error = "--fd needs a descriptor number";
+            int& out = arg == "--fd" ? a.fd : (arg == "--bundle" ? a.bundle : a.channel);
+            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+            if (ec != std::errc{} || p != s.data() + s.size() || out < 0) {
+                error = std::string(arg) + " needs a descriptor number";
                 return std::nullopt;
             }
         } else {

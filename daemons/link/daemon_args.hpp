@@ -7,7 +7,8 @@ namespace lon::link {
 
 /// Command line shared by lond and lonc. Public: --config F (else $LONLINK_CONFIG, else
 /// /etc/lonlink/lonlink.yaml), --foreground, --help, --version. Internal (parent → child
-/// after exec): --role R --peer ID --fd N.
+/// after exec): --role R --peer ID --fd N --bundle N [--channel N] (bundle: the sealed memfd
+/// with the set the parent validated, validated_set.hpp; channel: lonc's control channel).
 struct DaemonArgs {
     std::string config;
     bool foreground = false;
@@ -16,6 +17,8 @@ struct DaemonArgs {
     std::string role;  ///< empty for the parent
     std::string peer;
     int fd = -1;
+    int bundle = -1;
+    int channel = -1;
 };
 
 /// Parses argv; on a usage error returns nullopt and sets `error`.

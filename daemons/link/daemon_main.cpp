@@ -14,6 +14,7 @@
 #include "proctitle.hpp"
 #include "spawn.hpp"
 #include "tls_credentials.hpp"
+#include "unique_fd.hpp"
 
 namespace lon::link {
 namespace {
@@ -52,6 +53,21 @@ void warn_unresolved(const Config& config) {
     }
 }
 
+void log_credentials(const TlsLoad& tls) {
+    std::time_t now = std::time(nullptr);
+    if (!tls.credentials) {
+        spdlog::info("no usable certificate ({}): links will be insecure where allowed",
+                     tls.absent_reason);
+    } else if (!tls.credentials->usable_at(now)) {
+        spdlog::warn("no usable certificate now ({}): links will be insecure where allowed; "
+                     "it is used again as soon as the clock says it is valid",
+                     tls.credentials->unusable_reason(now));
+    } else {
+        spdlog::info("certificate for {} valid for {} more day(s)", tls.credentials->subject,
+                     tls.credentials->days_left(now));
+    }
+}
+
 int daemon_main(int argc, char** argv, const DaemonProgram& program) {
     // Before anything else: our binary may be replaced (upgraded) while we run.
     bool have_exe = open_own_executable();
@@ -73,23 +89,34 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
         std::printf("%s (lonlink) %s\n", program.name, LONLINK_VERSION);
         return 0;
     }
-    Config cfg;
+    ValidatedSet set;
     try {
-        cfg = load_config(args->config);
+        if (args->role == "peer") {
+            // A child parses what its parent validated and never the disk (validated_set.hpp).
+            if (args->peer.empty() || args->fd < 0 || args->bundle < 0) {
+                std::fprintf(stderr, "%s: --role peer needs --peer, --fd and --bundle\n",
+                             program.name);
+                return 2;
+            }
+            UniqueFd bundle_fd(args->bundle);
+            set = load_bundle(read_bundle(bundle_fd.get()));
+        } else {
+            set = read_config_set(args->config);
+        }
     } catch (const ConfigError& e) {
         std::fprintf(stderr, "%s: %s\n", program.name, e.what());
         return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", program.name, e.what());
+        return 3;
     }
+    const Config& cfg = set.config;
     try {
         if (args->role == "peer") {
-            if (args->peer.empty() || args->fd < 0) {
-                std::fprintf(stderr, "%s: --role peer needs --peer and --fd\n", program.name);
-                return 2;
-            }
             init_logging(std::string(program.name) + "[" + args->peer + "]",
                          cfg.paths.log_dir / (std::string(program.name) + ".log"),
                          args->foreground);
-            return program.run_child(cfg, *args);
+            return program.run_child(set, *args);
         }
         if (!args->role.empty()) {
             std::fprintf(stderr, "%s: unknown role %s\n", program.name, args->role.c_str());
@@ -109,18 +136,11 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
         }
         // Certificates present but unusable (key mode, key not matching, wrong host) stop the
         // start: silently running insecure instead would be a downgrade nobody asked for.
-        auto tls = load_tls_credentials(cfg);
-        if (!tls.error.empty()) {
-            throw std::runtime_error(tls.error);
+        if (auto problem = read_credentials(set); !problem.empty()) {
+            throw std::runtime_error(problem);
         }
-        if (tls.credentials) {
-            spdlog::info("certificate for {} valid for {} more day(s)", tls.credentials->subject,
-                         tls.credentials->days_left(std::time(nullptr)));
-        } else {
-            spdlog::info("no usable certificate ({}): links will be insecure where allowed",
-                         tls.absent_reason);
-        }
-        return program.run_parent(cfg, *args);
+        log_credentials(set.tls);
+        return program.run_parent(set, *args);
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         flush_logs();

@@ -5,6 +5,7 @@
 
 #include "config.hpp"
 #include "daemon_args.hpp"
+#include "validated_set.hpp"
 
 namespace lon::link {
 
@@ -12,16 +13,21 @@ namespace lon::link {
 struct DaemonProgram {
     const char* name;  ///< "lond" / "lonc": comm, log file stem, messages
     const char* usage; ///< --help text
-    /// The parent role; runs after the run/log/state folders exist and logging is set up.
-    std::function<int(const Config&, const DaemonArgs&)> run_parent;
-    /// The per-peer child role (--role peer --peer ID --fd N).
-    std::function<int(const Config&, const DaemonArgs&)> run_child;
+    /// The parent role; runs after the run/log/state folders exist and logging is set up,
+    /// with the set it read and validated from disk.
+    std::function<int(ValidatedSet&, const DaemonArgs&)> run_parent;
+    /// The per-peer child role (--role peer --peer ID --fd N --bundle N), with the set its
+    /// parent validated (read from the bundle, never from disk).
+    std::function<int(ValidatedSet&, const DaemonArgs&)> run_child;
 };
 
 /// Logs (warning) every peer of the hosts table whose name did not resolve: it is kept and
 /// resolved again when it is needed (lonc: at each connection attempt; lond: when it
 /// connects, refused as address_mismatch until then).
 void warn_unresolved(const Config& config);
+
+/// Logs whether our certificate is usable now (and why not: it is checked again at each use).
+void log_credentials(const TlsLoad& tls);
 
 /// The whole main() of a daemon: title setup, SIGPIPE, arguments, config (exit 2 with
 /// "<name>: <file>:<line>: <key>: <problem>" on stderr), then the role. Startup exceptions

@@ -61,6 +61,7 @@ pid_t spawn_self(const std::vector<std::string>& args,
     }
     int exe_fd = own_exe_fd;
     pid_t parent = ::getpid();
+    std::vector<int> moved(fds.size(), -1); // allocated now: the child only writes to it
 
     flush_logs();
     std::fflush(nullptr);
@@ -108,11 +109,16 @@ pid_t spawn_self(const std::vector<std::string>& args,
             ::_exit(127);
         }
     }
-    for (const auto& [from, to] : fds) {
-        if (from == to) {
-            int flags = ::fcntl(from, F_GETFD);
-            ::fcntl(from, F_SETFD, flags & ~FD_CLOEXEC);
-        } else if (::dup2(from, to) < 0) {
+    // First every source above the targets, then each to its target: a source may sit on
+    // another one's target (the parent's descriptors are numbered as they came).
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        moved[i] = ::fcntl(fds[i].first, F_DUPFD_CLOEXEC, highest + 1);
+        if (moved[i] < 0) {
+            ::_exit(127);
+        }
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (::dup2(moved[i], fds[i].second) < 0) { // the copy at the target is not close-on-exec
             ::_exit(127);
         }
     }

@@ -17,7 +17,8 @@ bool open_own_executable();
 
 /// Starts a child role of this same program: fork, then exec our own executable (the
 /// descriptor from open_own_executable, else /proc/self/exe) with `args` (argv[1..]).
-/// Each {from, to} in `fds` is dup2'ed to `to` in the child and left open across exec;
+/// Each {from, to} in `fds` is dup2'ed to `to` in the child and left open across exec (in
+/// any arrangement: a `from` may be another pair's `to`);
 /// every other descriptor is closed. Logs are flushed first so buffered lines are not
 /// written twice. Signals are blocked across fork; the child resets every disposition,
 /// asks for SIGTERM when its parent dies (PR_SET_PDEATHSIG, and exits at once if the parent

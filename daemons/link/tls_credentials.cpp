@@ -1,9 +1,11 @@
 #include "tls_credentials.hpp"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -72,14 +74,44 @@ bool has_lonhost_uri(X509* cert, const std::string& id) {
     return false;
 }
 
-X509Ptr read_first_cert(const std::filesystem::path& file) {
-    FILE* f = std::fopen(file.c_str(), "r");
-    if (f == nullptr) {
-        return nullptr;
+struct BioFree {
+    void operator()(BIO* b) const { BIO_free(b); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+struct PkeyFree {
+    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+BioPtr memory_bio(const std::string& bytes) {
+    return BioPtr(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+}
+
+/// The whole of `file`, or nullopt with `error` set.
+std::optional<std::string> read_whole(const std::filesystem::path& file, std::string& error) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        error = "cannot read " + file.string() + ": " + std::strerror(errno);
+        return std::nullopt;
     }
-    X509Ptr cert(PEM_read_X509(f, nullptr, nullptr, nullptr));
-    std::fclose(f);
-    return cert;
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+/// Every certificate in a PEM text (the leaf first for a host certificate).
+std::vector<X509Ptr> read_certs(const std::string& pem) {
+    std::vector<X509Ptr> out;
+    BioPtr bio = memory_bio(pem);
+    while (bio) {
+        X509Ptr c(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+        if (!c) {
+            break;
+        }
+        out.push_back(std::move(c));
+    }
+    ERR_clear_error(); // the end of the text reads as "no start line"
+    return out;
 }
 
 std::string read_passphrase(const std::filesystem::path& file, std::string& error) {
@@ -93,38 +125,63 @@ std::string read_passphrase(const std::filesystem::path& file, std::string& erro
     return pass;
 }
 
+int passphrase_cb(char* buf, int size, int, void* user) {
+    const auto* pass = static_cast<const std::string*>(user);
+    int n = static_cast<int>(std::min<std::size_t>(pass->size(), static_cast<std::size_t>(size)));
+    std::memcpy(buf, pass->data(), static_cast<std::size_t>(n));
+    return n;
+}
+
 /// Common settings of both contexts: TLS 1.2 at least, our chain and key, the cluster CA,
-/// and mandatory peer certificates.
+/// and mandatory peer certificates; all from memory.
 std::shared_ptr<asio::ssl::context> make_context(asio::ssl::context::method method,
-                                                 const Config& cfg, const std::string& pass,
+                                                 const Config& cfg, const TlsFiles& files,
                                                  std::string& error) {
     auto ctx = std::make_shared<asio::ssl::context>(method);
-    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    SSL_CTX* raw = ctx->native_handle();
+    SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
     ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
-    ctx->set_password_callback([pass](std::size_t, asio::ssl::context::password_purpose) { return pass; });
-    std::error_code ec;
-    auto cert_dir = cfg.paths.cert_dir;
+    auto dir = cfg.paths.cert_dir;
     ERR_clear_error();
-    ctx->load_verify_file((cert_dir / "loncapaCA.pem").string(), ec);
-    if (ec) {
-        error = "cannot load " + (cert_dir / "loncapaCA.pem").string() + ": " + openssl_errors();
+    auto cas = read_certs(files.ca);
+    if (cas.empty()) {
+        error = "cannot load " + (dir / "loncapaCA.pem").string() + ": no certificate in it";
         return nullptr;
     }
-    ctx->use_certificate_chain_file((cert_dir / "lonhostcert.pem").string(), ec);
-    if (ec) {
-        error = "cannot load " + (cert_dir / "lonhostcert.pem").string() + ": " + openssl_errors();
+    X509_STORE* store = SSL_CTX_get_cert_store(raw);
+    for (const auto& ca : cas) {
+        if (X509_STORE_add_cert(store, ca.get()) != 1) {
+            error = "cannot load " + (dir / "loncapaCA.pem").string() + ": " + openssl_errors();
+            return nullptr;
+        }
+    }
+    auto chain = read_certs(files.cert);
+    if (chain.empty()) {
+        error = "cannot load " + (dir / "lonhostcert.pem").string() + ": no certificate in it";
         return nullptr;
     }
-    ctx->use_private_key_file((cert_dir / "lonhostkey.pem").string(), asio::ssl::context::pem,
-                              ec);
-    if (ec) {
-        error = "cannot load " + (cert_dir / "lonhostkey.pem").string() +
+    if (SSL_CTX_use_certificate(raw, chain.front().get()) != 1) {
+        error = "cannot load " + (dir / "lonhostcert.pem").string() + ": " + openssl_errors();
+        return nullptr;
+    }
+    for (std::size_t i = 1; i < chain.size(); ++i) {
+        if (SSL_CTX_add1_chain_cert(raw, chain[i].get()) != 1) {
+            error = "cannot load " + (dir / "lonhostcert.pem").string() + ": " + openssl_errors();
+            return nullptr;
+        }
+    }
+    BioPtr key_bio = memory_bio(files.key);
+    std::string pass = files.passphrase;
+    PkeyPtr key(key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, passphrase_cb, &pass)
+                        : nullptr);
+    if (!key || SSL_CTX_use_PrivateKey(raw, key.get()) != 1) {
+        error = "cannot load " + (dir / "lonhostkey.pem").string() +
                 " (wrong passphrase?): " + openssl_errors();
         return nullptr;
     }
-    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
-        error = (cert_dir / "lonhostkey.pem").string() + " does not match " +
-                (cert_dir / "lonhostcert.pem").string();
+    if (SSL_CTX_check_private_key(raw) != 1) {
+        error = (dir / "lonhostkey.pem").string() + " does not match " +
+                (dir / "lonhostcert.pem").string();
         return nullptr;
     }
     ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
@@ -138,8 +195,18 @@ long TlsCredentials::days_left(std::time_t now) const {
     return static_cast<long>(secs >= 0 ? secs / 86400 : secs / 86400 - 1);
 }
 
-TlsLoad load_tls_credentials(const Config& cfg) {
-    TlsLoad out;
+std::string TlsCredentials::unusable_reason(std::time_t now) const {
+    if (now >= not_after) {
+        return "lonhostcert.pem has expired";
+    }
+    if (now < not_before) {
+        return "lonhostcert.pem is not valid yet";
+    }
+    return {};
+}
+
+TlsFiles read_tls_files(const Config& cfg, std::string& error) {
+    TlsFiles out;
     auto dir = cfg.paths.cert_dir;
     auto key = dir / "lonhostkey.pem";
     auto cert = dir / "lonhostcert.pem";
@@ -153,57 +220,68 @@ TlsLoad load_tls_credentials(const Config& cfg) {
     }
     struct stat st {};
     if (::stat(key.c_str(), &st) != 0) {
-        out.error = "cannot stat " + key.string() + ": " + std::strerror(errno);
+        error = "cannot stat " + key.string() + ": " + std::strerror(errno);
         return out;
     }
     if ((st.st_mode & 077) != 0) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-        out.error = key.string() + " has mode " + mode +
-                    "; refusing to use it (chmod 600 " + key.string() + ")";
+        error = key.string() + " has mode " + mode + "; refusing to use it (chmod 600 " +
+                key.string() + ")";
         return out;
     }
-    X509Ptr leaf = read_first_cert(cert);
-    if (!leaf) {
+    auto ca_text = read_whole(ca, error);
+    auto cert_text = ca_text ? read_whole(cert, error) : std::nullopt;
+    auto key_text = cert_text ? read_whole(key, error) : std::nullopt;
+    if (!key_text) {
+        return out;
+    }
+    if (cfg.tls.key_passphrase_file) {
+        out.passphrase = read_passphrase(*cfg.tls.key_passphrase_file, error);
+        if (!error.empty()) {
+            return out;
+        }
+    }
+    out.present = true;
+    out.ca = std::move(*ca_text);
+    out.cert = std::move(*cert_text);
+    out.key = std::move(*key_text);
+    return out;
+}
+
+TlsLoad load_tls_credentials(const Config& cfg, const TlsFiles& files) {
+    TlsLoad out;
+    if (!files.present) {
+        out.absent_reason = files.absent_reason;
+        return out;
+    }
+    auto cert = cfg.paths.cert_dir / "lonhostcert.pem";
+    auto chain = read_certs(files.cert);
+    if (chain.empty()) {
         out.error = "cannot read a certificate from " + cert.string();
         return out;
     }
-    std::string cn = common_name(leaf.get());
+    X509* leaf = chain.front().get();
+    std::string cn = common_name(leaf);
     if (cn != cfg.host_id) {
         out.error = cert.string() + " is for '" + cn + "', not for this host (" + cfg.host_id + ")";
         return out;
     }
-    std::time_t now = std::time(nullptr);
-    std::time_t not_after = asn1_to_time(X509_get0_notAfter(leaf.get()));
-    if (X509_cmp_time(X509_get0_notAfter(leaf.get()), &now) <= 0) {
-        out.absent_reason = cert.string() + " has expired";
-        return out;
-    }
-    if (X509_cmp_time(X509_get0_notBefore(leaf.get()), &now) > 0) {
-        out.absent_reason = cert.string() + " is not valid yet";
-        return out;
-    }
-    std::string pass;
-    if (cfg.tls.key_passphrase_file) {
-        pass = read_passphrase(*cfg.tls.key_passphrase_file, out.error);
-        if (!out.error.empty()) {
-            return out;
-        }
-    }
     TlsCredentials c;
-    c.server = make_context(asio::ssl::context::tls_server, cfg, pass, out.error);
+    c.server = make_context(asio::ssl::context::tls_server, cfg, files, out.error);
     if (!c.server) {
         return out;
     }
-    c.client = make_context(asio::ssl::context::tls_client, cfg, pass, out.error);
+    c.client = make_context(asio::ssl::context::tls_client, cfg, files, out.error);
     if (!c.client) {
         return out;
     }
     c.subject = cn;
-    c.not_after = not_after;
+    c.not_before = asn1_to_time(X509_get0_notBefore(leaf));
+    c.not_after = asn1_to_time(X509_get0_notAfter(leaf));
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    X509_digest(leaf.get(), EVP_sha256(), md, &len);
+    X509_digest(leaf, EVP_sha256(), md, &len);
     static const char* hex = "0123456789abcdef";
     for (unsigned i = 0; i < len; ++i) {
         c.fingerprint += hex[md[i] >> 4];

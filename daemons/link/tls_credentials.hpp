@@ -7,35 +7,51 @@
 
 #include <asio/ssl.hpp>
 
+#include "bundle.hpp"
 #include "config.hpp"
 
 namespace lon::link {
 
 /// This host's TLS credentials from cert_dir: loncapaCA.pem (cluster CA, may hold a chain),
 /// lonhostcert.pem (leaf first, intermediates after), lonhostkey.pem (0600 or stricter).
-/// Holds one server and one client context, built once per load.
+/// Holds one server and one client context, built once per load. Whether the certificate is
+/// within its validity dates is not part of the load: it depends on the clock, which may be
+/// wrong for a while (usable_at is asked at each use, so a certificate dropped while the
+/// clock was wrong is used again once it is right, without a reload).
 struct TlsCredentials {
     std::shared_ptr<asio::ssl::context> server; ///< for lond (tls_server, verify the client)
     std::shared_ptr<asio::ssl::context> client; ///< for lonc (tls_client, verify the server)
     std::string subject;                        ///< our certificate's subject CN
+    std::time_t not_before = 0;                 ///< our certificate's start
     std::time_t not_after = 0;                  ///< our certificate's expiry
     std::string fingerprint;                    ///< SHA-256 of our certificate (reload changes)
 
     /// Whole days until our certificate expires (negative once expired).
     [[nodiscard]] long days_left(std::time_t now) const;
+    /// Whether our certificate is within its validity dates at `now`.
+    [[nodiscard]] bool usable_at(std::time_t now) const { return now >= not_before && now < not_after; }
+    /// "" when usable at `now`, else "lonhostcert.pem has expired" / "... is not valid yet".
+    [[nodiscard]] std::string unusable_reason(std::time_t now) const;
 };
 
-/// Outcome of loading credentials: usable ones, "none" (files missing or certificate
-/// expired: the host may link insecure where policy allows), or an error (files present but
-/// unusable: wrong key mode, key not matching, unreadable, not for this host).
+/// Outcome of loading credentials: credentials (maybe outside their dates: see usable_at),
+/// "none" (files missing: the host may link insecure where policy allows), or an error (files
+/// present but unusable: wrong key mode, key not matching, unreadable, not for this host).
 struct TlsLoad {
     std::optional<TlsCredentials> credentials;
     std::string absent_reason; ///< why there are no usable credentials (when not an error)
     std::string error;         ///< set when the files are present but must not be used
 };
 
-/// Loads and checks the credentials for `config` (startup and reload; never on the data path).
-[[nodiscard]] TlsLoad load_tls_credentials(const Config& config);
+/// Reads cert_dir's files for `config` (parent: startup and reload): `present` false with the
+/// reason when one is missing; `error` set when the key is readable by group or others
+/// (mode must be 0600 or stricter) or a file cannot be read.
+[[nodiscard]] TlsFiles read_tls_files(const Config& config, std::string& error);
+
+/// Builds and checks the credentials from those bytes (parent after reading them, child from
+/// its parent's bundle; never on the data path): the CA parses, the chain and key load, the
+/// key matches, the certificate is for config.host_id. Reads no file.
+[[nodiscard]] TlsLoad load_tls_credentials(const Config& config, const TlsFiles& files);
 
 /// After a handshake: checks that the peer's (already chain- and date-verified) certificate
 /// names `expected_id` as subject CN and as subjectAltName URI:lonhost:<id>. Returns "" when

@@ -23,7 +23,8 @@ constexpr const char* usage =
     "  Signals: TERM/INT stop, HUP reload, USR1 revive DEAD links and write status.\n"
     "  Exit status: 0 ok, 2 usage or configuration error, 3 other startup error.\n";
 
-int run_parent(const lon::Config& cfg, const lon::link::DaemonArgs& args) {
+int run_parent(lon::link::ValidatedSet& set, const lon::link::DaemonArgs& args) {
+    const lon::Config& cfg = set.config;
     lon::PidFile pid_file(cfg.paths.run_dir / "lonc.pid");
     auto sockets = lon::lonc::bind_peer_sockets(cfg);
     std::optional<lon::link::Daemonizer> daemon;
@@ -33,7 +34,7 @@ int run_parent(const lon::Config& cfg, const lon::link::DaemonArgs& args) {
         pid_file.rewrite();
     }
     asio::io_context io{1};
-    lon::lonc::Parent parent(io, cfg, std::move(sockets), args.foreground);
+    lon::lonc::Parent parent(io, set, std::move(sockets), args.foreground);
     parent.start();
     spdlog::info("lonc {} for {} ready, sockets in {}", LONLINK_VERSION, cfg.host_id,
                  cfg.paths.socket_dir.string());
@@ -51,7 +52,7 @@ int run_parent(const lon::Config& cfg, const lon::link::DaemonArgs& args) {
 int main(int argc, char** argv) {
     return lon::link::daemon_main(
         argc, argv,
-        {"lonc", usage, run_parent, [](const lon::Config& cfg, const lon::link::DaemonArgs& a) {
-             return lon::lonc::run_peer_child(cfg, a.peer, a.fd);
+        {"lonc", usage, run_parent, [](lon::link::ValidatedSet& set, const lon::link::DaemonArgs& a) {
+             return lon::lonc::run_peer_child(set, a.peer, a.fd, a.channel);
          }});
 }

@@ -5,10 +5,12 @@
 #include <cstring>
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "critical.hpp"
 #include "daemon_main.hpp"
+#include "fd_passing.hpp"
 #include "net.hpp"
 #include "proctitle.hpp"
 #include "spawn.hpp"
@@ -54,6 +56,7 @@ struct Parent::Slot {
     asio::local::stream_protocol::acceptor acceptor;
     asio::steady_timer restart_timer;
     pid_t pid = -1;
+    UniqueFd channel; ///< our end of the running child's control channel
     std::chrono::steady_clock::time_point started{};
     std::chrono::milliseconds backoff = restart_backoff_initial;
     bool removed = false; ///< left the hosts table: drop once its child is gone
@@ -70,14 +73,28 @@ std::map<std::string, UniqueFd> bind_peer_sockets(const Config& config) {
     return sockets;
 }
 
-Parent::Parent(asio::io_context& io, Config config, std::map<std::string, UniqueFd> sockets,
-               bool foreground)
-    : io_(io), config_(std::move(config)), foreground_(foreground), signals_(io),
+Parent::Parent(asio::io_context& io, link::ValidatedSet& set,
+               std::map<std::string, UniqueFd> sockets, bool foreground)
+    : io_(io), config_(set.config), foreground_(foreground), signals_(io),
       reaper_(io, [this](pid_t pid, int status) { on_child_exit(pid, status); }),
       kill_timer_(io) {
+    if (!adopt_bundle(set.bundle)) {
+        throw std::runtime_error("cannot keep the configuration for the children");
+    }
     for (auto& [peer, fd] : sockets) {
         add_slot(peer, std::move(fd));
     }
+}
+
+bool Parent::adopt_bundle(const Bundle& bundle) {
+    std::error_code ec;
+    UniqueFd fd = link::seal_bundle(bundle, ec);
+    if (!fd) {
+        spdlog::error("cannot seal the configuration for the children: {}", ec.message());
+        return false;
+    }
+    bundle_fd_ = std::move(fd);
+    return true;
 }
 
 Parent::~Parent() = default;
@@ -113,12 +130,22 @@ void Parent::watch(Slot& slot) {
 
 void Parent::spawn(Slot& slot) {
     std::vector<std::string> args{"--config", config_.file.string(), "--role", "peer",
-                                  "--peer", slot.peer, "--fd", "3"};
+                                  "--peer", slot.peer, "--fd", "3", "--channel", "4",
+                                  "--bundle", "5"};
     if (foreground_) {
         args.emplace_back("--foreground");
     }
-    pid_t pid = link::spawn_self(args, {{slot.acceptor.native_handle(), 3}});
+    int sv[2];
+    pid_t pid = -1;
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0) {
+        slot.channel.reset(sv[0]);
+        UniqueFd theirs(sv[1]);
+        pid = link::spawn_self(args, {{slot.acceptor.native_handle(), 3},
+                                      {theirs.get(), 4},
+                                      {bundle_fd_.get(), 5}});
+    }
     if (pid < 0) {
+        slot.channel.reset();
         spdlog::error("cannot start lonc child for {}: {}", slot.peer, std::strerror(errno));
         slot.restart_timer.expires_after(slot.backoff);
         slot.restart_timer.async_wait([this, &slot](std::error_code ec) {
@@ -141,6 +168,7 @@ void Parent::on_child_exit(pid_t pid, int status) {
             continue;
         }
         slot.pid = -1;
+        slot.channel.reset();
         bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         spdlog::log(clean || stopping_ ? spdlog::level::info : spdlog::level::warn,
                     "lonc child for {} (pid {}) ended: {}", slot.peer, pid,
@@ -222,13 +250,24 @@ void Parent::handle_signals() {
 }
 
 void Parent::reload() {
-    Config fresh;
+    // Config, hosts table and credentials are one set: any of them bad, none is taken.
+    link::ValidatedSet set;
     try {
-        fresh = load_config(config_.file);
+        set = link::read_config_set(config_.file);
     } catch (const std::exception& e) {
-        spdlog::error("reload failed, keeping the old configuration: {}", e.what());
+        spdlog::error("reload refused, keeping the previous configuration and credentials: {}",
+                      e.what());
         return;
     }
+    if (auto error = link::read_credentials(set); !error.empty()) {
+        spdlog::error("reload refused, keeping the previous configuration and credentials: {}",
+                      error);
+        return;
+    }
+    if (!adopt_bundle(set.bundle)) {
+        return;
+    }
+    Config fresh = std::move(set.config);
     // Peers that joined get a socket; peers that left lose theirs once their child is gone.
     for (const Host& h : fresh.hosts.hosts()) {
         if (h.id == fresh.host_id || slots_.count(h.id) > 0) {
@@ -262,7 +301,16 @@ void Parent::reload() {
     }
     config_ = std::move(fresh);
     link::warn_unresolved(config_);
-    forward(SIGHUP);
+    link::log_credentials(set.tls);
+    // Running children take the new set from their channel (a child never reads the disk).
+    for (auto& [peer, slot] : slots_) {
+        if (slot->pid > 0 && slot->channel) {
+            if (auto ec = link::send_fd(slot->channel.get(), bundle_fd_.get(), link::bundle_packet)) {
+                spdlog::warn("cannot hand the new configuration to the lonc child for {}: {}",
+                             peer, ec.message());
+            }
+        }
+    }
     spdlog::info("reloaded {}", config_.file.string());
     update_title();
 }

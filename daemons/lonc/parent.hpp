@@ -6,7 +6,10 @@
 // which takes the socket over; when the child exits it watches again (after a backoff if the
 // child died abnormally). A peer whose spool holds durable requests gets a child without a
 // client knocking: at start, and again (after the backoff) whenever its child ends. It reaps
-// every child and forwards USR1/HUP to them.
+// every child and forwards USR1 to them. It reads config and credentials from disk (start,
+// HUP) and hands each child the set it validated: a sealed memfd at exec (--bundle), the
+// same over the child's control channel (--channel, SOCK_SEQPACKET) after each accepted HUP;
+// a refused HUP changes nothing anywhere.
 // Title: "lonc: parent <own-id> links: <children>".
 
 #include <map>
@@ -17,13 +20,14 @@
 
 #include "config.hpp"
 #include "reaper.hpp"
+#include "validated_set.hpp"
 #include "unique_fd.hpp"
 
 namespace lon::lonc {
 
 class Parent final {
 public:
-    Parent(asio::io_context& io, Config config, std::map<std::string, UniqueFd> sockets,
+    Parent(asio::io_context& io, link::ValidatedSet& set, std::map<std::string, UniqueFd> sockets,
            bool foreground);
     Parent(const Parent&) = delete;
     Parent& operator=(const Parent&) = delete;
@@ -45,9 +49,12 @@ private:
     void forward(int sig);
     /// Whether <spool_dir>/<peer> holds a durable request (then a child is started for it).
     [[nodiscard]] bool spool_pending(const std::string& peer) const;
+    /// Seals `bundle` as the one children get from now on; false (logged) if it cannot.
+    bool adopt_bundle(const Bundle& bundle);
 
     asio::io_context& io_;
     Config config_;
+    UniqueFd bundle_fd_; ///< sealed memfd: the set validated last (validated_set.hpp)
     bool foreground_;
     asio::signal_set signals_;
     link::Reaper reaper_;

@@ -20,6 +20,7 @@
 #include "net.hpp"
 #include "outbound_conn.hpp"
 #include "critical.hpp"
+#include "fd_passing.hpp"
 #include "pid_file.hpp"
 #include "pin_store.hpp"
 #include "proctitle.hpp"
@@ -45,8 +46,9 @@ std::filesystem::path status_path(const Config& cfg, const std::string& peer) {
 
 } // namespace
 
-PeerChild::PeerChild(asio::io_context& io, Config config, std::string peer, UniqueFd listen_fd)
-    : io_(io), config_(std::move(config)), peer_(std::move(peer)),
+PeerChild::PeerChild(asio::io_context& io, link::ValidatedSet& set, std::string peer,
+                     UniqueFd listen_fd, UniqueFd channel)
+    : io_(io), config_(set.config), peer_(std::move(peer)),
       peer_host_(config_.hosts.find(peer_)), acceptor_(io), signals_(io), tick_timer_(io),
       health_(health_policy(config_), clock::now()), rng_(std::random_device{}()),
       spool_(io, config_.paths.spool_dir / peer_, config_.lonc.max_spooled),
@@ -55,33 +57,128 @@ PeerChild::PeerChild(asio::io_context& io, Config config, std::string peer, Uniq
                 "client_backpressure", "too_long", "critical_refused", "clients_idle_closed",
                 "accept_errors", "clients_dropped", "spool_full", "critical_indeterminate",
                 "acks_dropped"},
-      accept_timer_(io), log_throttle_(std::chrono::seconds(10)) {
+      channel_(io), accept_timer_(io), log_throttle_(std::chrono::seconds(10)) {
     acceptor_.assign(asio::local::stream_protocol(), listen_fd.release());
+    if (channel) {
+        channel_.assign(channel.release());
+    }
+    tls_ = std::move(set.tls.credentials);
 }
 
 PeerChild::~PeerChild() = default;
 
-void PeerChild::load_tls() {
-    auto loaded = link::load_tls_credentials(config_);
-    if (!loaded.error.empty()) {
-        spdlog::error("TLS credentials unusable, keeping the previous ones: {}", loaded.error);
-        return;
-    }
+void PeerChild::adopt_tls(std::optional<link::TlsCredentials> creds) {
     std::string before = tls_ ? tls_->fingerprint : std::string();
-    std::string after = loaded.credentials ? loaded.credentials->fingerprint : std::string();
-    if (!loaded.credentials) {
-        spdlog::info("no usable certificate ({}): insecure links only, where allowed",
-                     loaded.absent_reason);
-    }
-    tls_ = std::move(loaded.credentials);
+    std::string after = creds ? creds->fingerprint : std::string();
+    tls_ = std::move(creds);
     if (before != after) {
         ++tls_generation_;
         retire_links(false, "credentials changed");
-    } else if (tls_) {
+        tls_usable_ = false;
+        note_unusable_tls();
+    } else if (tls_usable_) {
         // The peer may have gained a certificate since: plaintext links get a new chance to
         // become ssl (an admin reloads after installing certificates everywhere).
         retire_links(true, "retrying ssl");
     }
+}
+
+void PeerChild::note_unusable_tls() {
+    std::time_t wall = std::time(nullptr);
+    tls_usable_ = tls_ && tls_->usable_at(wall);
+    if (tls_ && !tls_usable_) {
+        spdlog::warn("no usable certificate now ({}): ssl links are not possible until the "
+                     "clock says it is valid",
+                     tls_->unusable_reason(wall));
+    }
+}
+
+void PeerChild::recheck_tls() {
+    std::time_t wall = std::time(nullptr);
+    bool usable = tls_ && tls_->usable_at(wall);
+    if (usable == tls_usable_) {
+        return;
+    }
+    tls_usable_ = usable;
+    ++tls_generation_;
+    if (!usable) {
+        spdlog::warn("no usable certificate now ({}): ssl links are not possible until the "
+                     "clock says it is valid",
+                     tls_->unusable_reason(wall));
+        retire_links(false, "our certificate is not valid now");
+        return;
+    }
+    spdlog::info("our certificate is valid (again): links to {} use ssl", peer_);
+    retire_links(true, "retrying ssl");
+    // Failures while we had no usable certificate say nothing about the peer.
+    if (health_.state() == proto::PeerHealth::State::dead) {
+        spdlog::info("reviving the link to {}", peer_);
+    }
+    health_.revive(clock::now());
+    maybe_connect();
+}
+
+void PeerChild::watch_channel() {
+    if (!channel_.is_open()) {
+        return;
+    }
+    channel_.async_wait(asio::posix::descriptor_base::wait_read, [this](std::error_code ec) {
+        if (stopping_ || link::is_shutdown(ec)) {
+            return;
+        }
+        if (ec) {
+            spdlog::error("control channel: {}; configuration updates stop", ec.message());
+            return;
+        }
+        on_channel();
+    });
+}
+
+void PeerChild::on_channel() {
+    for (;;) {
+        std::error_code ec;
+        auto packet = link::receive_fd(channel_.native_handle(), ec);
+        if (!packet) {
+            if (ec == std::errc::resource_unavailable_try_again ||
+                ec == std::errc::operation_would_block) {
+                watch_channel();
+            } else if (ec == std::errc::bad_message) {
+                spdlog::error("control channel: a truncated message; ignored");
+                continue;
+            } else if (ec) {
+                spdlog::error("control channel: {}; configuration updates stop", ec.message());
+            }
+            return; // EOF: the parent is gone (and we are told to stop)
+        }
+        if (packet->data != link::bundle_packet) {
+            spdlog::error("control channel: an unexpected message; ignored");
+            continue;
+        }
+        try {
+            apply_bundle(link::read_bundle(packet->fd.get()));
+        } catch (const std::exception& e) {
+            spdlog::error("configuration from the parent unusable, keeping ours: {}", e.what());
+        }
+        if (stopping_) {
+            return;
+        }
+    }
+}
+
+void PeerChild::apply_bundle(Bundle bundle) {
+    link::ValidatedSet set = link::load_bundle(std::move(bundle));
+    if (set.config.hosts.find(peer_) == nullptr) {
+        spdlog::info("{} left the hosts table; exiting", peer_);
+        stop(0);
+        return;
+    }
+    config_ = std::move(set.config);
+    peer_host_ = config_.hosts.find(peer_);
+    spdlog::info("reloaded {} (as validated by the parent)", config_.file.string());
+    adopt_tls(std::move(set.tls.credentials));
+    maybe_connect();
+    last_title_.clear(); // rewrite title and status file
+    publish();
 }
 
 void PeerChild::retire_links(bool insecure_only, const std::string& why) {
@@ -104,12 +201,8 @@ void PeerChild::retire_links(bool insecure_only, const std::string& why) {
 /// expired while linked does not stay in use.
 void PeerChild::check_certificates(clock::time_point now) {
     std::time_t wall = std::time(nullptr);
-    if (tls_ && tls_->days_left(wall) < 0) {
-        spdlog::warn("our certificate has expired; reloading credentials");
-        load_tls();
-    }
     bool warn_now = now >= next_expiry_warning_;
-    if (tls_ && warn_now && tls_->days_left(wall) <= config_.tls.expiry_warning_days) {
+    if (tls_usable_ && warn_now && tls_->days_left(wall) <= config_.tls.expiry_warning_days) {
         spdlog::warn("our certificate expires in {} day(s)", tls_->days_left(wall));
     }
     auto conns = conns_;
@@ -134,7 +227,7 @@ void PeerChild::check_certificates(clock::time_point now) {
 }
 
 void PeerChild::try_upgrade(clock::time_point now) {
-    if (!tls_ || now < next_upgrade_ || stopping_ || peer_host_ == nullptr) {
+    if (!tls_usable_ || now < next_upgrade_ || stopping_ || peer_host_ == nullptr) {
         return;
     }
     bool plaintext = false;
@@ -153,7 +246,8 @@ void PeerChild::try_upgrade(clock::time_point now) {
 }
 
 void PeerChild::start() {
-    load_tls();
+    note_unusable_tls();
+    watch_channel();
     if (std::size_t n = spool_.load(); n > 0) {
         spdlog::info("{} durable request(s) spooled for {}: delivering them", n, peer_);
     }
@@ -169,7 +263,7 @@ void PeerChild::start() {
 
 proto::Policy PeerChild::policy() const {
     proto::Policy p;
-    p.have_cert = tls_.has_value();
+    p.have_cert = tls_usable_;
     p.allow_insecure = config_.lonc.allow_insecure;
     p.peer_pinned = link::is_pinned(config_.paths.state_dir, peer_);
     return p;
@@ -683,6 +777,7 @@ void PeerChild::arm_tick() {
 void PeerChild::tick() {
     auto now = clock::now();
     health_.tick(now);
+    recheck_tls();
     check_certificates(now);
     expire_requests(now);
     check_links(now);
@@ -804,7 +899,7 @@ std::string PeerChild::status_json() const {
            ",\"in_flight\":" + std::to_string(in_flight) + ",\"spooled\":" + std::to_string(spool_.size()) +
            ",\"next_probe_s\":" + next_probe +
            ",\"pinned\":" + (link::is_pinned(config_.paths.state_dir, peer_) ? "true" : "false") +
-           ",\"own_cert_days_left\":" + (tls_ ? std::to_string(tls_->days_left(wall)) : "null") +
+           ",\"own_cert_days_left\":" + (tls_usable_ ? std::to_string(tls_->days_left(wall)) : "null") +
            ",\"peer_subject\":" + peer_subject + ",\"peer_cert_days_left\":" + peer_days +
            ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(wall) + "}";
 }
@@ -860,21 +955,8 @@ void PeerChild::handle_signals() {
             maybe_connect();
             break;
         case SIGHUP:
-            try {
-                Config fresh = load_config(config_.file);
-                if (fresh.hosts.find(peer_) == nullptr) {
-                    spdlog::info("{} left the hosts table; exiting", peer_);
-                    stop(0);
-                    return;
-                }
-                config_ = std::move(fresh);
-                peer_host_ = config_.hosts.find(peer_);
-                spdlog::info("reloaded {}", config_.file.string());
-            } catch (const std::exception& e) {
-                spdlog::error("reload failed, keeping the old configuration: {}", e.what());
-            }
-            load_tls();
-            maybe_connect();
+            // Reloads go through the parent, which validates the set and hands it over.
+            spdlog::info("HUP: the lonc parent reloads (send HUP to it); nothing to do here");
             break;
         default:
             break;
@@ -919,15 +1001,17 @@ void PeerChild::stop(int code) {
     });
 }
 
-int run_peer_child(const Config& config, const std::string& peer, int listen_fd) {
+int run_peer_child(link::ValidatedSet& set, const std::string& peer, int listen_fd,
+                   int channel_fd) {
     proctitle::set_comm("lonc");
     UniqueFd fd(listen_fd);
-    if (config.hosts.find(peer) == nullptr) {
+    UniqueFd channel(channel_fd);
+    if (set.config.hosts.find(peer) == nullptr) {
         spdlog::error("{} is not in the hosts table", peer);
         return 2;
     }
     asio::io_context io{1};
-    PeerChild child(io, config, peer, std::move(fd));
+    PeerChild child(io, set, peer, std::move(fd), std::move(channel));
     child.start();
     io.run();
     flush_logs();

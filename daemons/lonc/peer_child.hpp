@@ -10,6 +10,8 @@
 //        "lonc: <peer> Connection count: <n> Retries remaining: <r> (<mode>)" /
 //        "lonc: <peer> >>> DEAD !!!! <<< next probe in <s>s".
 // Status: reply to "lonc:status" and run_dir/lonc.<peer>.json.
+// Config and credentials: those its parent validated (--bundle at exec, then each accepted
+// HUP over the control channel, --channel); it never reads them from disk.
 
 #include <deque>
 #include <map>
@@ -30,6 +32,7 @@
 #include "spool.hpp"
 #include "tls_credentials.hpp"
 #include "unique_fd.hpp"
+#include "validated_set.hpp"
 
 namespace lon::lonc {
 
@@ -40,7 +43,8 @@ class PeerChild final {
 public:
     using clock = std::chrono::steady_clock;
 
-    PeerChild(asio::io_context& io, Config config, std::string peer, UniqueFd listen_fd);
+    PeerChild(asio::io_context& io, link::ValidatedSet& set, std::string peer,
+              UniqueFd listen_fd, UniqueFd channel);
     PeerChild(const PeerChild&) = delete;
     PeerChild& operator=(const PeerChild&) = delete;
     ~PeerChild();
@@ -52,8 +56,11 @@ public:
     [[nodiscard]] const Config& config() const { return config_; }
     /// This side's negotiation policy towards the peer.
     [[nodiscard]] proto::Policy policy() const;
-    /// Our usable TLS credentials, or nullptr (no certificate, or it expired).
-    [[nodiscard]] const link::TlsCredentials* tls() const { return tls_ ? &*tls_ : nullptr; }
+    /// Our usable TLS credentials, or nullptr (no certificate, or the clock says it is not
+    /// valid: see recheck_tls).
+    [[nodiscard]] const link::TlsCredentials* tls() const {
+        return tls_ && tls_usable_ ? &*tls_ : nullptr;
+    }
 
     /// Counts a limit hit or timeout; shown under "counters" in the status.
     void count(std::string_view what, std::uint64_t n = 1) { counters_.add(what, n); }
@@ -110,9 +117,19 @@ private:
     [[nodiscard]] std::string_view link_mode() const;
     void publish();
     void stop(int code);
-    /// (Re)loads our certificate; on error keeps what we had. When the credentials changed,
-    /// existing links are retired (replaced without failing a request).
-    void load_tls();
+    /// Takes credentials from a set the parent validated. When they changed, existing links
+    /// are retired (replaced without failing a request).
+    void adopt_tls(std::optional<link::TlsCredentials> creds);
+    /// Whether our certificate is within its dates now (checked every tick): a clock that was
+    /// wrong and is right again brings the certificate back, and the link with it (a DEAD
+    /// link is revived, retries reset), without a HUP.
+    void recheck_tls();
+    /// Sets tls_usable_ for the clock now, with a warning when the certificate is not valid.
+    void note_unusable_tls();
+    /// Control channel from the parent: a bundle (validated_set.hpp) after each accepted HUP.
+    void watch_channel();
+    void on_channel();
+    void apply_bundle(Bundle bundle);
     void retire_links(bool insecure_only, const std::string& why);
     void check_certificates(clock::time_point now);
     /// While a link is plaintext and we have a certificate, try ssl again now and then: the
@@ -139,6 +156,7 @@ private:
     proto::PeerHealth health_;
     std::mt19937 rng_;
     std::optional<link::TlsCredentials> tls_;
+    bool tls_usable_ = false; ///< tls_ within its validity dates at the last recheck_tls
     std::uint64_t tls_generation_ = 0;
     clock::time_point next_expiry_warning_{};
     clock::time_point next_upgrade_{};
@@ -159,6 +177,7 @@ private:
 
     clock::time_point last_activity_;
     Counters counters_;
+    asio::posix::stream_descriptor channel_; ///< from the parent: bundles after each HUP
     asio::steady_timer accept_timer_;
     LogThrottle log_throttle_;
     std::string last_title_;
@@ -169,6 +188,7 @@ private:
 };
 
 /// Entry point of the lonc child role (after exec). Returns the process exit code.
-int run_peer_child(const Config& config, const std::string& peer, int listen_fd);
+int run_peer_child(link::ValidatedSet& set, const std::string& peer, int listen_fd,
+                   int channel_fd);
 
 } // namespace lon::lonc

@@ -119,8 +119,9 @@ bool out_of_descriptors(const std::error_code& ec) {
 
 } // namespace
 
-Listener::Listener(asio::io_context& io, Config config, UniqueFd listen_fd, bool foreground)
-    : io_(io), config_(std::move(config)), foreground_(foreground), acceptor_(io),
+Listener::Listener(asio::io_context& io, link::ValidatedSet& set, UniqueFd listen_fd,
+                   bool foreground)
+    : io_(io), config_(set.config), foreground_(foreground), acceptor_(io),
       signals_(io), reaper_(io, [this](pid_t pid, int status) { on_child_exit(pid, status); }),
       kill_timer_(io), accept_timer_(io),
       counters_{"refused_version", "refused_wrong_server", "refused_unknown_host",
@@ -128,12 +129,26 @@ Listener::Listener(asio::io_context& io, Config config, UniqueFd listen_fd, bool
                 "pending_evicted", "pending_over_address_cap", "pending_timeout",
                 "accept_errors", "handoff_failed", "resolve_failed"},
       status_writer_(io, std::chrono::seconds(1), [this] { write_status(); }), resolver_(io) {
+    if (!adopt_bundle(set.bundle)) {
+        throw std::runtime_error("cannot keep the configuration for the children");
+    }
     auto ip = asio::ip::make_address(config_.listen_address);
     acceptor_.assign(ip.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
                      listen_fd.release());
 }
 
 Listener::~Listener() = default;
+
+bool Listener::adopt_bundle(const Bundle& bundle) {
+    std::error_code ec;
+    UniqueFd fd = link::seal_bundle(bundle, ec);
+    if (!fd) {
+        spdlog::error("cannot seal the configuration for the children: {}", ec.message());
+        return false;
+    }
+    bundle_fd_ = std::move(fd);
+    return true;
+}
 
 void Listener::start() {
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) {
@@ -428,11 +443,11 @@ Listener::Child* Listener::spawn_child(const std::string& peer) {
     UniqueFd ours(sv[0]);
     UniqueFd theirs(sv[1]);
     std::vector<std::string> args{"--config", config_.file.string(), "--role", "peer",
-                                  "--peer", peer, "--fd", "3"};
+                                  "--peer", peer, "--fd", "3", "--bundle", "4"};
     if (foreground_) {
         args.emplace_back("--foreground");
     }
-    pid_t pid = link::spawn_self(args, {{theirs.get(), 3}});
+    pid_t pid = link::spawn_self(args, {{theirs.get(), 3}, {bundle_fd_.get(), 4}});
     if (pid < 0) {
         spdlog::error("cannot start lond child for {}: {}", peer, std::strerror(errno));
         return nullptr;
@@ -492,30 +507,47 @@ void Listener::handle_signals() {
 }
 
 void Listener::reload(bool prune) {
+    // Config, hosts table and credentials are one set: any of them bad, none is taken.
+    link::ValidatedSet set;
+    std::string error;
     try {
-        Config fresh = load_config(config_.file);
-        if (fresh.listen_address != config_.listen_address ||
-            fresh.listen_port != config_.listen_port) {
-            spdlog::warn("listen address changed in {}; restart lond to apply it",
-                         config_.file.string());
-            fresh.listen_address = config_.listen_address;
-            fresh.listen_port = config_.listen_port;
-        }
-        config_ = std::move(fresh);
-        resolve_after_.clear();
-        link::warn_unresolved(config_);
-        spdlog::info("reloaded {}", config_.file.string());
+        set = link::read_config_set(config_.file);
+        error = link::read_credentials(set);
     } catch (const std::exception& e) {
-        spdlog::error("reload failed, keeping the old configuration: {}", e.what());
+        error = e.what();
+    }
+    if (!error.empty()) {
+        spdlog::error("reload refused, keeping the previous configuration and credentials: {}",
+                      error);
         return;
     }
+    if (!adopt_bundle(set.bundle)) {
+        return;
+    }
+    Config fresh = std::move(set.config);
+    if (fresh.listen_address != config_.listen_address ||
+        fresh.listen_port != config_.listen_port) {
+        spdlog::warn("listen address changed in {}; restart lond to apply it",
+                     config_.file.string());
+        fresh.listen_address = config_.listen_address;
+        fresh.listen_port = config_.listen_port;
+    }
+    config_ = std::move(fresh);
+    resolve_after_.clear();
+    link::warn_unresolved(config_);
+    link::log_credentials(set.tls);
+    spdlog::info("reloaded {}", config_.file.string());
     for (auto& [peer, child] : children_) {
         bool gone = config_.hosts.find(peer) == nullptr;
         if (prune && gone) {
             spdlog::info("dropping {}: no longer in the hosts table", peer);
             ::kill(child.pid, SIGTERM);
-        } else {
-            ::kill(child.pid, SIGHUP);
+        } else if (auto ec = link::send_fd(child.channel.get(), bundle_fd_.get(),
+                                           link::bundle_packet)) {
+            // Its channel is full (it is not keeping up) or it is gone: a new child gets the
+            // new set at exec.
+            spdlog::warn("cannot hand the new configuration to the lond child for {}: {}", peer,
+                         ec.message());
         }
     }
 }

@@ -10,6 +10,9 @@
 // (limits.max_pending_inits, and what the descriptor limit allows: over it the oldest is
 // dropped) and per source address (limits.max_pending_inits_per_address: over it the new one
 // is refused). Status file run_dir/lond.json (role "lond-parent", counters).
+// It reads config and credentials from disk (start, HUP) and hands each child the set it
+// validated: a sealed memfd at exec (--bundle), the same over the child's channel after each
+// accepted HUP; a refused HUP changes nothing anywhere (validated_set.hpp).
 
 #include <list>
 #include <map>
@@ -26,6 +29,7 @@
 #include "negotiation.hpp"
 #include "reaper.hpp"
 #include "unique_fd.hpp"
+#include "validated_set.hpp"
 
 namespace lon::lond {
 
@@ -33,7 +37,7 @@ class InitReader;
 
 class Listener final {
 public:
-    Listener(asio::io_context& io, Config config, UniqueFd listen_fd, bool foreground);
+    Listener(asio::io_context& io, link::ValidatedSet& set, UniqueFd listen_fd, bool foreground);
     ~Listener();
     Listener(const Listener&) = delete;
     Listener& operator=(const Listener&) = delete;
@@ -86,11 +90,14 @@ private:
     Child* spawn_child(const std::string& peer);
     void on_child_exit(pid_t pid, int status);
     void reload(bool prune);
+    /// Seals `bundle` as the one children get from now on; false (logged) if it cannot.
+    bool adopt_bundle(const Bundle& bundle);
     void shutdown();
     void update_title();
 
     asio::io_context& io_;
     Config config_;
+    UniqueFd bundle_fd_; ///< sealed memfd: the set validated last
     bool foreground_;
     asio::ip::tcp::acceptor acceptor_;
     asio::signal_set signals_;

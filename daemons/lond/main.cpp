@@ -24,7 +24,8 @@ constexpr const char* usage =
     "  Signals: TERM/INT stop, HUP reload, USR1 write status, USR2 drop removed peers.\n"
     "  Exit status: 0 ok, 2 usage or configuration error, 3 other startup error.\n";
 
-int run_parent(const lon::Config& cfg, const lon::link::DaemonArgs& args) {
+int run_parent(lon::link::ValidatedSet& set, const lon::link::DaemonArgs& args) {
+    const lon::Config& cfg = set.config;
     lon::PidFile pid_file(cfg.paths.run_dir / "lond.pid");
     lon::UniqueFd listen_fd = lon::link::bind_tcp_listener(cfg.listen_address, cfg.listen_port);
     std::optional<lon::link::Daemonizer> daemon;
@@ -34,7 +35,7 @@ int run_parent(const lon::Config& cfg, const lon::link::DaemonArgs& args) {
         pid_file.rewrite();
     }
     asio::io_context io{1};
-    lon::lond::Listener listener(io, cfg, std::move(listen_fd), args.foreground);
+    lon::lond::Listener listener(io, set, std::move(listen_fd), args.foreground);
     listener.start();
     spdlog::info("lond {} for {} listening on {}:{}", LONLINK_VERSION, cfg.host_id,
                  cfg.listen_address, cfg.listen_port);
@@ -52,7 +53,7 @@ int run_parent(const lon::Config& cfg, const lon::link::DaemonArgs& args) {
 int main(int argc, char** argv) {
     return lon::link::daemon_main(
         argc, argv,
-        {"lond", usage, run_parent, [](const lon::Config& cfg, const lon::link::DaemonArgs& a) {
-             return lon::lond::run_peer_server(cfg, a.peer, a.fd);
+        {"lond", usage, run_parent, [](lon::link::ValidatedSet& set, const lon::link::DaemonArgs& a) {
+             return lon::lond::run_peer_server(set, a.peer, a.fd);
          }});
 }

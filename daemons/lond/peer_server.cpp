@@ -28,9 +28,11 @@ std::filesystem::path status_path(const Config& cfg, const std::string& peer) {
 
 } // namespace
 
-PeerServer::PeerServer(asio::io_context& io, Config config, std::string peer, UniqueFd channel)
-    : io_(io), config_(std::move(config)), peer_(std::move(peer)), channel_(io, channel.release()),
-      signals_(io), critical_(io, config_.paths.state_dir / "critical" / peer_, config_.lond.critical_retention,
+PeerServer::PeerServer(asio::io_context& io, link::ValidatedSet& set, std::string peer,
+                       UniqueFd channel)
+    : io_(io), config_(set.config), peer_(std::move(peer)), channel_(io, channel.release()),
+      signals_(io), tls_(std::move(set.tls.credentials)),
+      critical_(io, config_.paths.state_dir / "critical" / peer_, config_.lond.critical_retention,
                 [this](std::string_view what, std::uint64_t n) { count(what, n); }),
       handlers_(io, config_.lond.max_handler_requests, config_.lond.max_handler_queue),
       retry_timer_(io),
@@ -51,7 +53,7 @@ void PeerServer::count(std::string_view what, std::uint64_t n) {
 }
 
 void PeerServer::start() {
-    load_tls();
+    (void)tls(); // logs now when the certificate is outside its dates
     critical_.start();
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
         signals_.add(sig);
@@ -62,26 +64,38 @@ void PeerServer::start() {
 }
 
 const link::TlsCredentials* PeerServer::tls() {
-    if (tls_ && std::time(nullptr) >= tls_->not_after) {
-        spdlog::warn("our certificate has expired; reloading credentials");
-        load_tls();
-        if (tls_ && std::time(nullptr) >= tls_->not_after) {
-            tls_.reset(); // the files on disk hold the same expired certificate
+    if (!tls_) {
+        return nullptr;
+    }
+    std::time_t now = std::time(nullptr);
+    bool usable = tls_->usable_at(now);
+    if (usable != tls_usable_) {
+        tls_usable_ = usable;
+        if (usable) {
+            spdlog::info("our certificate is valid (again): ssl links are possible");
+        } else {
+            spdlog::warn("no usable certificate now ({}): ssl links are not possible until the "
+                         "clock says it is valid",
+                         tls_->unusable_reason(now));
         }
     }
-    return tls_ ? &*tls_ : nullptr;
+    return usable ? &*tls_ : nullptr;
 }
 
-void PeerServer::load_tls() {
-    auto loaded = link::load_tls_credentials(config_);
-    if (!loaded.error.empty()) {
-        spdlog::error("TLS credentials unusable, keeping the previous ones: {}", loaded.error);
-        return;
+void PeerServer::apply_bundle(Bundle bundle) {
+    link::ValidatedSet set = link::load_bundle(std::move(bundle));
+    config_ = std::move(set.config);
+    handlers_.set_limits(config_.lond.max_handler_requests, config_.lond.max_handler_queue);
+    tls_ = std::move(set.tls.credentials);
+    tls_usable_ = true;
+    spdlog::info("reloaded {} (as validated by the parent)", config_.file.string());
+    if (!tls_) {
+        spdlog::info("no usable certificate ({}): ssl links are not possible",
+                     set.tls.absent_reason);
     }
-    if (!loaded.credentials) {
-        spdlog::info("no usable certificate ({}): ssl links are not possible", loaded.absent_reason);
-    }
-    tls_ = std::move(loaded.credentials);
+    (void)tls();
+    last_title_.clear();
+    publish();
 }
 
 void PeerServer::do_receive() {
@@ -102,6 +116,16 @@ void PeerServer::accept_handoff() {
     for (;;) {
         std::error_code ec;
         auto handoff = link::receive_fd(channel_.native_handle(), ec);
+        if (handoff && handoff->data == link::bundle_packet) {
+            // Not a connection: the set the parent validated on an accepted HUP.
+            try {
+                apply_bundle(link::read_bundle(handoff->fd.get()));
+            } catch (const std::exception& e) {
+                spdlog::error("configuration from the parent unusable, keeping ours: {}",
+                              e.what());
+            }
+            continue;
+        }
         if (!handoff) {
             if (ec == std::errc::resource_unavailable_try_again ||
                 ec == std::errc::operation_would_block) {
@@ -248,15 +272,8 @@ void PeerServer::handle_signals() {
             return;
         }
         if (sig == SIGHUP) {
-            try {
-                config_ = load_config(config_.file);
-                handlers_.set_limits(config_.lond.max_handler_requests,
-                                     config_.lond.max_handler_queue);
-                spdlog::info("reloaded {}", config_.file.string());
-                load_tls();
-            } catch (const std::exception& e) {
-                spdlog::error("reload failed, keeping the old configuration: {}", e.what());
-            }
+            // Reloads go through the parent, which validates the set and hands it over.
+            spdlog::info("HUP: the lond parent reloads (send HUP to it); nothing to do here");
         }
         last_title_.clear();
         publish();
@@ -307,15 +324,15 @@ void PeerServer::publish() {
     }
 }
 
-int run_peer_server(const Config& config, const std::string& peer, int channel_fd) {
+int run_peer_server(link::ValidatedSet& set, const std::string& peer, int channel_fd) {
     proctitle::set_comm("lond");
     UniqueFd channel(channel_fd);
-    if (config.hosts.find(peer) == nullptr) {
+    if (set.config.hosts.find(peer) == nullptr) {
         spdlog::error("{} is not in the hosts table", peer);
         return 2;
     }
     asio::io_context io{1};
-    PeerServer server(io, config, peer, std::move(channel));
+    PeerServer server(io, set, peer, std::move(channel));
     server.start();
     io.run();
     spdlog::info("stopped");

@@ -4,6 +4,8 @@
 // that peer's first connection; ends when the parent tells it to (TERM) or goes away.
 // Owns: every connection from that peer (handed over fd by fd on the control channel).
 // Title: "lond: <peer> Connection count: <n> (<mode>)". Status file run_dir/lond.<peer>.json.
+// Config and credentials: those its parent validated (--bundle at exec, then each accepted
+// HUP as a bundle packet on the control channel); it never reads them from disk.
 
 #include <set>
 #include <string>
@@ -18,6 +20,7 @@
 #include "request_limiter.hpp"
 #include "tls_credentials.hpp"
 #include "unique_fd.hpp"
+#include "validated_set.hpp"
 
 namespace lon::lond {
 
@@ -25,7 +28,7 @@ class Session;
 
 class PeerServer final {
 public:
-    PeerServer(asio::io_context& io, Config config, std::string peer, UniqueFd channel);
+    PeerServer(asio::io_context& io, link::ValidatedSet& set, std::string peer, UniqueFd channel);
     PeerServer(const PeerServer&) = delete;
     PeerServer& operator=(const PeerServer&) = delete;
 
@@ -34,8 +37,9 @@ public:
     [[nodiscard]] asio::io_context& io() { return io_; }
     [[nodiscard]] const Config& config() const { return config_; }
     [[nodiscard]] const std::string& peer() const { return peer_; }
-    /// Our usable TLS credentials, or nullptr (no certificate, or it expired: an expired
-    /// certificate is dropped here, the moment it would be used).
+    /// Our usable TLS credentials, or nullptr (no certificate, or the clock says it is not
+    /// valid now). Asked at each negotiation, so a certificate unusable while the clock was
+    /// wrong is used again as soon as it is right, without a reload.
     [[nodiscard]] const link::TlsCredentials* tls();
 
     [[nodiscard]] CriticalLog& critical() { return critical_; }
@@ -64,8 +68,8 @@ private:
     /// keepalive). Runs every quarter of idle_timeout while sessions are linked.
     void arm_idle_sweep();
     void sweep_idle();
-    /// (Re)loads our certificate; on error keeps what we had.
-    void load_tls();
+    /// Takes the configuration and credentials of a bundle the parent validated.
+    void apply_bundle(Bundle bundle);
 
     asio::io_context& io_;
     Config config_;
@@ -73,6 +77,7 @@ private:
     asio::posix::stream_descriptor channel_;
     asio::signal_set signals_;
     std::optional<link::TlsCredentials> tls_;
+    bool tls_usable_ = true; ///< at the last tls(): logs each change once
     CriticalLog critical_;
     link::RequestLimiter handlers_;
     LogThrottle log_throttle_;
@@ -87,6 +92,6 @@ private:
 };
 
 /// Entry point of the lond child role (after exec). Returns the process exit code.
-int run_peer_server(const Config& config, const std::string& peer, int channel_fd);
+int run_peer_server(link::ValidatedSet& set, const std::string& peer, int channel_fd);
 
 } // namespace lon::lond

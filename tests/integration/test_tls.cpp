@@ -201,7 +201,7 @@ TEST_CASE("tls: a reload with a broken key keeps the old credentials", "[integra
     std::filesystem::permissions(key, std::filesystem::perms::others_read, std::filesystem::perm_options::add);
     c.reload(0);
     CHECK(wait_until(5s, [&] {
-        return read_file(c.log_file(0, "lonc")).find("TLS credentials unusable, keeping the previous ones") !=
+        return read_file(c.log_file(0, "lonc")).find("reload refused, keeping the previous configuration and credentials") !=
                std::string::npos;
     }));
     // Still ssl, still working, through the reload.
