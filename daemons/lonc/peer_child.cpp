@@ -60,6 +60,12 @@ PeerChild::PeerChild(asio::io_context& io, Config config, std::string peer, Uniq
 PeerChild::~PeerChild() = default;
 
 void PeerChild::load_tls() {
+    // The roster first: it stands on its own (the CA's word), whatever our own files hold.
+    roster_.reload(config_.paths.cert_dir);
+    if (roster_.lists(peer_, std::time(nullptr))) {
+        // A plaintext link made before the roster arrived is exactly what it forbids.
+        retire_links(true, "the CA roster lists " + peer_ + " as holding a certificate");
+    }
     auto loaded = link::load_tls_credentials(config_);
     if (!loaded.error.empty()) {
         spdlog::error("TLS credentials unusable, keeping the previous ones: {}", loaded.error);
@@ -167,6 +173,7 @@ proto::Policy PeerChild::policy() const {
     p.have_cert = tls_.has_value();
     p.allow_insecure = config_.lonc.allow_insecure;
     p.peer_pinned = link::is_pinned(config_.paths.state_dir, peer_);
+    p.peer_on_roster = roster_.lists(peer_, std::time(nullptr));
     return p;
 }
 
@@ -740,6 +747,10 @@ std::string PeerChild::status_json() const {
            ",\"in_flight\":" + std::to_string(in_flight) + ",\"spooled\":" + std::to_string(spooled_) +
            ",\"next_probe_s\":" + next_probe +
            ",\"pinned\":" + (link::is_pinned(config_.paths.state_dir, peer_) ? "true" : "false") +
+           ",\"on_roster\":" + (roster_.lists(peer_, wall) ? "true" : "false") +
+           ",\"roster_serial\":" +
+           (roster_.roster() != nullptr ? std::to_string(roster_.roster()->serial) : "null") +
+           ",\"roster_error\":" + (roster_.error().empty() ? "null" : json_string(roster_.error())) +
            ",\"own_cert_days_left\":" + (tls_ ? std::to_string(tls_->days_left(wall)) : "null") +
            ",\"peer_subject\":" + peer_subject + ",\"peer_cert_days_left\":" + peer_days +
            ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(wall) + "}";

@@ -27,6 +27,7 @@
 #include "negotiation.hpp"
 #include "peer_health.hpp"
 #include "pending_request.hpp"
+#include "roster_file.hpp"
 #include "tls_credentials.hpp"
 #include "unique_fd.hpp"
 
@@ -133,6 +134,7 @@ private:
     proto::PeerHealth health_;
     std::mt19937 rng_;
     std::optional<link::TlsCredentials> tls_;
+    link::RosterKeeper roster_; ///< the CA's list of hosts with certificates (reloaded with tls_)
     std::uint64_t tls_generation_ = 0;
     clock::time_point next_expiry_warning_{};
     clock::time_point next_upgrade_{};

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -69,7 +70,32 @@ const link::TlsCredentials* PeerServer::tls() {
     return tls_ ? &*tls_ : nullptr;
 }
 
+bool PeerServer::peer_on_roster() const {
+    return roster_.lists(peer_, std::time(nullptr));
+}
+
+void PeerServer::drop_plaintext_if_listed() {
+    if (!peer_on_roster()) {
+        return;
+    }
+    // A plaintext link accepted before the roster arrived is exactly what it forbids; the
+    // peer's lonc reconnects, now in ssl or refused as a downgrade.
+    std::vector<Session*> plaintext;
+    for (Session* s : linked_) {
+        if (s->mode() == proto::Mode::insecure) {
+            plaintext.push_back(s);
+        }
+    }
+    for (Session* s : plaintext) {
+        spdlog::info("closing a plaintext link from {}: the CA roster lists it as holding a "
+                     "certificate",
+                     peer_);
+        s->close();
+    }
+}
+
 void PeerServer::load_tls() {
+    roster_.reload(config_.paths.cert_dir);
     auto loaded = link::load_tls_credentials(config_);
     if (!loaded.error.empty()) {
         spdlog::error("TLS credentials unusable, keeping the previous ones: {}", loaded.error);
@@ -251,6 +277,7 @@ void PeerServer::handle_signals() {
                                      config_.lond.max_handler_queue);
                 spdlog::info("reloaded {}", config_.file.string());
                 load_tls();
+                drop_plaintext_if_listed();
             } catch (const std::exception& e) {
                 spdlog::error("reload failed, keeping the old configuration: {}", e.what());
             }
@@ -297,6 +324,7 @@ void PeerServer::publish() {
                        ",\"pid\":" + std::to_string(::getpid()) + ",\"state\":\"" +
                        (n > 0 ? "linked" : "idle") + "\",\"connections\":" + std::to_string(n) +
                        ",\"mode\":" + (n > 0 ? json_string(mode) : "null") +
+                       ",\"on_roster\":" + (peer_on_roster() ? "true" : "false") +
                        ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
     if (!write_file_atomic(status_path(config_, peer_), json)) {
         spdlog::warn("cannot write {}: {}", status_path(config_, peer_).string(),

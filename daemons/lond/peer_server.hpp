@@ -16,6 +16,7 @@
 #include "debounce.hpp"
 #include "log_throttle.hpp"
 #include "request_limiter.hpp"
+#include "roster_file.hpp"
 #include "tls_credentials.hpp"
 #include "unique_fd.hpp"
 
@@ -37,6 +38,8 @@ public:
     /// Our usable TLS credentials, or nullptr (no certificate, or it expired: an expired
     /// certificate is dropped here, the moment it would be used).
     [[nodiscard]] const link::TlsCredentials* tls();
+    /// Whether the cluster CA's roster lists the peer as holding an unexpired certificate.
+    [[nodiscard]] bool peer_on_roster() const;
 
     [[nodiscard]] CriticalLog& critical() { return critical_; }
     /// Bounds lond.handler requests (lond.max_handler_requests, lond.max_handler_queue).
@@ -64,8 +67,10 @@ private:
     /// keepalive). Runs every quarter of idle_timeout while sessions are linked.
     void arm_idle_sweep();
     void sweep_idle();
-    /// (Re)loads our certificate; on error keeps what we had.
+    /// (Re)loads our certificate and the CA roster; on error keeps what we had.
     void load_tls();
+    /// After a reload: closes plaintext sessions of a peer the roster now lists.
+    void drop_plaintext_if_listed();
 
     asio::io_context& io_;
     Config config_;
@@ -73,6 +78,7 @@ private:
     asio::posix::stream_descriptor channel_;
     asio::signal_set signals_;
     std::optional<link::TlsCredentials> tls_;
+    link::RosterKeeper roster_; ///< the CA's list of hosts with certificates (reloaded with tls_)
     CriticalLog critical_;
     link::RequestLimiter handlers_;
     LogThrottle log_throttle_;
