@@ -310,6 +310,14 @@ ln -s "$t/rosters/loncapaRoster.pem" "$B/loncapaRoster.pem"
 check "a symlink at cert_dir/loncapaRoster.pem is replaced, not written through" bash "$RB" --config "$t/b/lonlink.yaml" --no-reload
 check "  ... now a regular file; the symlink's target untouched" bash -c '[ -f "$1/loncapaRoster.pem" ] && [ ! -L "$1/loncapaRoster.pem" ] && cmp "$2" "$3"' _ "$B" "$t/rosters/loncapaRoster.pem" "$t/roster-target.copy"
 
+mkdir -p "$t/a/run" "$t/b/run"
+"$scripts/loncontrol" status --config "$t/b/lonlink.yaml" >"$t/status-b.txt" 2>&1 || true
+check "loncontrol status (certb: roster lists certa, own certificate): allow_insecure: false can now be set" \
+    grep -q "allow_insecure: false can now be set" "$t/status-b.txt"
+"$scripts/loncontrol" status --config "$t/a/lonlink.yaml" >"$t/status-a.txt" 2>&1 || true
+check "loncontrol status (certa: its older roster lacks certb): certb is trust on first use" \
+    grep -q "neither on the CA roster nor pinned: certb" "$t/status-a.txt"
+
 # Key made again after the request: the old response must not install.
 rm -f "$A/lonhostkey.pem"
 check "request_ssl_key.sh makes a new certa key" "$scripts/request_ssl_key.sh" --config "$t/a/lonlink.yaml"
