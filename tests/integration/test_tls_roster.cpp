@@ -302,3 +302,29 @@ TEST_CASE("tls roster: a host the CA has not certified still links insecure wher
     pid_t child = c.lonc_child(2, 1);
     CHECK(wait_until(5s, [&] { return read_title(child).find("(insecure)") != std::string::npos; }));
 }
+
+TEST_CASE("tls roster: a roster signed by another CA is a load error naming the file",
+          "[integration][tls][roster]") {
+    RosterCluster t(false);
+    auto other = t.c.root() / "other-ca";
+    for (const auto& argv : std::vector<std::vector<std::string>>{
+             {"/bin/bash", (scripts_dir() / "make-cluster-ca").string(), "--ca-dir",
+              other.string(), "--name", "foreign"},
+             {"/bin/bash", (scripts_dir() / "sign-response").string(), "--ca-dir", other.string(),
+              "--roster-only", "--out-dir", other.string()}}) {
+        REQUIRE(run(argv).code == 0);
+    }
+    auto roster = t.c.dir(1) / "certs" / "loncapaRoster.pem";
+    std::filesystem::copy_file(other / "loncapaRoster.pem", roster,
+                               std::filesystem::copy_options::overwrite_existing);
+    t.c.start_lond(1);
+    RawTcpClient raw(t.c.address(0), t.c.address(1));
+    REQUIRE(raw.connected());
+    raw.send("init:1:" + t.c.id(0) + ":" + t.c.id(1) + ":insecure\n");
+    // Unusable roster: host 0 is only as protected as before (not pinned: trust on first use).
+    CHECK(raw.read_line() == "ok:insecure");
+    CHECK(wait_until(5s, [&] {
+        return read_file(t.c.log_file(1, "lond"))
+                   .find(roster.string() + " is not signed by the cluster CA") != std::string::npos;
+    }));
+}
