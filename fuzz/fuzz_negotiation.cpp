@@ -29,7 +29,7 @@ bool same(const Answer& a, const Answer& b) {
 }
 
 Policy policy(unsigned bits) {
-    return Policy{(bits & 1U) != 0, (bits & 2U) != 0, (bits & 4U) != 0};
+    return Policy{(bits & 1U) != 0, (bits & 2U) != 0, (bits & 4U) != 0, (bits & 8U) != 0};
 }
 
 void check_answer_round_trip(const Answer& a) {
@@ -59,7 +59,7 @@ void check_init(std::string_view line, const InitLine& init) {
         FUZZ_CHECK(formatted == line);
     }
 
-    for (unsigned s = 0; s < 8; ++s) {
+    for (unsigned s = 0; s < 16; ++s) {
         Policy server = policy(s);
         Answer a = server_decide(init, server);
         check_answer_round_trip(a);
@@ -72,14 +72,14 @@ void check_init(std::string_view line, const InitLine& init) {
             FUZZ_CHECK(init.offers_ssl && server.have_cert);
         }
         if (a.ok && a.mode == Mode::insecure) {
-            FUZZ_CHECK(init.offers_insecure && server.allow_insecure && !server.peer_pinned);
+            FUZZ_CHECK(init.offers_insecure && server.allow_insecure && !server.peer_needs_ssl());
             FUZZ_CHECK(!(init.offers_ssl && server.have_cert));
         }
-        for (unsigned c = 0; c < 8; ++c) {
+        for (unsigned c = 0; c < 16; ++c) {
             Policy client = policy(c);
             auto offer = client_offer(init.client_id, init.server_id, client);
             if (!offer) {
-                FUZZ_CHECK(!client.have_cert && (!client.allow_insecure || client.peer_pinned));
+                FUZZ_CHECK(!client.have_cert && (!client.allow_insecure || client.peer_needs_ssl()));
                 continue;
             }
             auto offered = parse_init(format_init(*offer));
@@ -94,7 +94,7 @@ void check_init(std::string_view line, const InitLine& init) {
             } else {
                 FUZZ_CHECK(!(client.have_cert && server.have_cert));
                 FUZZ_CHECK(client.allow_insecure && server.allow_insecure);
-                FUZZ_CHECK(!client.peer_pinned && !server.peer_pinned);
+                FUZZ_CHECK(!client.peer_needs_ssl() && !server.peer_needs_ssl());
             }
         }
     }

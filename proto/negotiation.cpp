@@ -142,9 +142,9 @@ std::optional<InitLine> client_offer(std::string_view client_id, std::string_vie
     init.client_id = client_id;
     init.server_id = server_id;
     init.offers_ssl = policy.have_cert;
-    // Insecure is offered only where it may be used: allowed and never to a pinned peer.
-    // A client with a certificate still offers it, for a server that has none.
-    init.offers_insecure = policy.allow_insecure && !policy.peer_pinned;
+    // Insecure is offered only where it may be used: allowed and never to a peer pinned or on
+    // the CA roster. A client with a certificate still offers it, for a server that has none.
+    init.offers_insecure = policy.allow_insecure && !policy.peer_needs_ssl();
     if (!init.offers_ssl && !init.offers_insecure) {
         return std::nullopt;
     }
@@ -159,7 +159,7 @@ Answer server_decide(const InitLine& init, const Policy& policy) {
         return accept(Mode::ssl);
     }
     // From here one side has no usable certificate.
-    if (policy.peer_pinned) {
+    if (policy.peer_needs_ssl()) {
         return refuse(Refusal::downgrade);
     }
     if (!init.offers_insecure || !policy.allow_insecure) {
@@ -175,7 +175,7 @@ bool client_accepts(const InitLine& offer, const Answer& answer, const Policy& p
     if (answer.mode == Mode::ssl) {
         return offer.offers_ssl && policy.have_cert;
     }
-    return offer.offers_insecure && policy.allow_insecure && !policy.peer_pinned;
+    return offer.offers_insecure && policy.allow_insecure && !policy.peer_needs_ssl();
 }
 
 } // namespace lon::proto

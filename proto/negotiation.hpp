@@ -61,17 +61,23 @@ struct Policy {
     bool have_cert = false;      ///< a usable (present, unexpired) certificate
     bool allow_insecure = true;  ///< config allow_insecure
     bool peer_pinned = false;    ///< this peer has negotiated ssl before
+    /// The cluster CA's signed roster lists this peer with an unexpired certificate: it is
+    /// treated as pinned even before the first ssl link (no trust on first use).
+    bool peer_on_roster = false;
+
+    /// Insecure with this peer would be a downgrade (pinned, or known to have a certificate).
+    [[nodiscard]] bool peer_needs_ssl() const { return peer_pinned || peer_on_roster; }
 };
 
 /// The client's offer, or nullopt when it can offer nothing (no certificate and insecure
-/// not allowed or the peer is pinned).
+/// not allowed or the peer pinned or on the roster).
 [[nodiscard]] std::optional<InitLine> client_offer(std::string_view client_id,
                                                     std::string_view server_id,
                                                     const Policy& policy);
 /// The server's decision for a well-formed init from a known, address-checked client.
 [[nodiscard]] Answer server_decide(const InitLine& init, const Policy& policy);
 /// Whether the client may go on with `answer` to the offer it made (a client never accepts
-/// insecure from a pinned peer, nor a mode it did not offer).
+/// insecure from a pinned or rostered peer, nor a mode it did not offer).
 [[nodiscard]] bool client_accepts(const InitLine& offer, const Answer& answer,
                                   const Policy& policy);
 

@@ -68,6 +68,14 @@ PeerChild::PeerChild(asio::io_context& io, link::ValidatedSet& set, std::string 
 PeerChild::~PeerChild() = default;
 
 void PeerChild::adopt_tls(std::optional<link::TlsCredentials> creds) {
+    // The roster first: it stands on its own (the CA's signature, checked; one that does not
+    // verify or is older is refused and the one in use kept), so it is read here from
+    // cert_dir rather than handed over in the parent's set.
+    roster_.reload(config_.paths.cert_dir);
+    if (roster_.lists(peer_, std::time(nullptr))) {
+        // A plaintext link made before the roster arrived is exactly what it forbids.
+        retire_links(true, "the CA roster lists " + peer_ + " as holding a certificate");
+    }
     std::string before = tls_ ? tls_->fingerprint : std::string();
     std::string after = creds ? creds->fingerprint : std::string();
     tls_ = std::move(creds);
@@ -246,6 +254,7 @@ void PeerChild::try_upgrade(clock::time_point now) {
 }
 
 void PeerChild::start() {
+    roster_.reload(config_.paths.cert_dir);
     note_unusable_tls();
     watch_channel();
     if (std::size_t n = spool_.load(); n > 0) {
@@ -266,6 +275,7 @@ proto::Policy PeerChild::policy() const {
     p.have_cert = tls_usable_;
     p.allow_insecure = config_.lonc.allow_insecure;
     p.peer_pinned = link::is_pinned(config_.paths.state_dir, peer_);
+    p.peer_on_roster = roster_.lists(peer_, std::time(nullptr));
     return p;
 }
 
@@ -899,6 +909,10 @@ std::string PeerChild::status_json() const {
            ",\"in_flight\":" + std::to_string(in_flight) + ",\"spooled\":" + std::to_string(spool_.size()) +
            ",\"next_probe_s\":" + next_probe +
            ",\"pinned\":" + (link::is_pinned(config_.paths.state_dir, peer_) ? "true" : "false") +
+           ",\"on_roster\":" + (roster_.lists(peer_, wall) ? "true" : "false") +
+           ",\"roster_serial\":" +
+           (roster_.roster() != nullptr ? std::to_string(roster_.roster()->serial) : "null") +
+           ",\"roster_error\":" + (roster_.error().empty() ? "null" : json_string(roster_.error())) +
            ",\"own_cert_days_left\":" + (tls_usable_ ? std::to_string(tls_->days_left(wall)) : "null") +
            ",\"peer_subject\":" + peer_subject + ",\"peer_cert_days_left\":" + peer_days +
            ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(wall) + "}";

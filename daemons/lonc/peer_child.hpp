@@ -29,6 +29,7 @@
 #include "negotiation.hpp"
 #include "peer_health.hpp"
 #include "pending_request.hpp"
+#include "roster_file.hpp"
 #include "spool.hpp"
 #include "tls_credentials.hpp"
 #include "unique_fd.hpp"
@@ -157,6 +158,7 @@ private:
     std::mt19937 rng_;
     std::optional<link::TlsCredentials> tls_;
     bool tls_usable_ = false; ///< tls_ within its validity dates at the last recheck_tls
+    link::RosterKeeper roster_; ///< the CA's list of hosts with certificates (reloaded with tls_)
     std::uint64_t tls_generation_ = 0;
     clock::time_point next_expiry_warning_{};
     clock::time_point next_upgrade_{};

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -53,6 +54,7 @@ void PeerServer::count(std::string_view what, std::uint64_t n) {
 }
 
 void PeerServer::start() {
+    roster_.reload(config_.paths.cert_dir);
     (void)tls(); // logs now when the certificate is outside its dates
     critical_.start();
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
@@ -82,6 +84,30 @@ const link::TlsCredentials* PeerServer::tls() {
     return usable ? &*tls_ : nullptr;
 }
 
+bool PeerServer::peer_on_roster() const {
+    return roster_.lists(peer_, std::time(nullptr));
+}
+
+void PeerServer::drop_plaintext_if_listed() {
+    if (!peer_on_roster()) {
+        return;
+    }
+    // A plaintext link accepted before the roster arrived is exactly what it forbids; the
+    // peer's lonc reconnects, now in ssl or refused as a downgrade.
+    std::vector<Session*> plaintext;
+    for (Session* s : linked_) {
+        if (s->mode() == proto::Mode::insecure) {
+            plaintext.push_back(s);
+        }
+    }
+    for (Session* s : plaintext) {
+        spdlog::info("closing a plaintext link from {}: the CA roster lists it as holding a "
+                     "certificate",
+                     peer_);
+        s->close();
+    }
+}
+
 void PeerServer::apply_bundle(Bundle bundle) {
     link::ValidatedSet set = link::load_bundle(std::move(bundle));
     config_ = std::move(set.config);
@@ -89,6 +115,10 @@ void PeerServer::apply_bundle(Bundle bundle) {
     tls_ = std::move(set.tls.credentials);
     tls_usable_ = true;
     spdlog::info("reloaded {} (as validated by the parent)", config_.file.string());
+    // The roster is read here, from cert_dir: it carries the CA's signature, and one that
+    // does not verify (or is older) is refused while the one in use is kept.
+    roster_.reload(config_.paths.cert_dir);
+    drop_plaintext_if_listed();
     if (!tls_) {
         spdlog::info("no usable certificate ({}): ssl links are not possible",
                      set.tls.absent_reason);
@@ -317,6 +347,7 @@ void PeerServer::publish() {
                        ",\"pid\":" + std::to_string(::getpid()) + ",\"state\":\"" +
                        (n > 0 ? "linked" : "idle") + "\",\"connections\":" + std::to_string(n) +
                        ",\"mode\":" + (n > 0 ? json_string(mode) : "null") +
+                       ",\"on_roster\":" + (peer_on_roster() ? "true" : "false") +
                        ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
     if (!write_file_atomic(status_path(config_, peer_), json)) {
         spdlog::warn("cannot write {}: {}", status_path(config_, peer_).string(),

@@ -18,6 +18,7 @@
 #include "debounce.hpp"
 #include "log_throttle.hpp"
 #include "request_limiter.hpp"
+#include "roster_file.hpp"
 #include "tls_credentials.hpp"
 #include "unique_fd.hpp"
 #include "validated_set.hpp"
@@ -41,6 +42,8 @@ public:
     /// valid now). Asked at each negotiation, so a certificate unusable while the clock was
     /// wrong is used again as soon as it is right, without a reload.
     [[nodiscard]] const link::TlsCredentials* tls();
+    /// Whether the cluster CA's roster lists the peer as holding an unexpired certificate.
+    [[nodiscard]] bool peer_on_roster() const;
 
     [[nodiscard]] CriticalLog& critical() { return critical_; }
     /// Bounds lond.handler requests (lond.max_handler_requests, lond.max_handler_queue).
@@ -68,8 +71,11 @@ private:
     /// keepalive). Runs every quarter of idle_timeout while sessions are linked.
     void arm_idle_sweep();
     void sweep_idle();
-    /// Takes the configuration and credentials of a bundle the parent validated.
+    /// Takes the configuration and credentials of a bundle the parent validated (and
+    /// re-reads the CA roster).
     void apply_bundle(Bundle bundle);
+    /// After a reload: closes plaintext sessions of a peer the roster now lists.
+    void drop_plaintext_if_listed();
 
     asio::io_context& io_;
     Config config_;
@@ -78,6 +84,7 @@ private:
     asio::signal_set signals_;
     std::optional<link::TlsCredentials> tls_;
     bool tls_usable_ = true; ///< at the last tls(): logs each change once
+    link::RosterKeeper roster_; ///< the CA's list of hosts with certificates (reloaded with tls_)
     CriticalLog critical_;
     link::RequestLimiter handlers_;
     LogThrottle log_throttle_;

@@ -57,6 +57,7 @@ void Session::negotiate(const std::string& line) {
     policy.have_cert = context != nullptr;
     policy.allow_insecure = server_.config().lond.allow_insecure;
     policy.peer_pinned = link::is_pinned(server_.config().paths.state_dir, server_.peer());
+    policy.peer_on_roster = server_.peer_on_roster();
     proto::Answer answer = proto::server_decide(*init, policy);
     if (answer.ok && answer.mode == proto::Mode::ssl && framer().buffered() > 0) {
         // Plaintext sent after the init line would be taken as coming from inside TLS by a

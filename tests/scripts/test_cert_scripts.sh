@@ -271,6 +271,53 @@ check "  ... certa's certificate untouched" cmp "$A/lonhostcert.pem" "$t/a.cert.
 check "certb.response.sh on certb (encrypted key) installs" bash "$RB" --config "$t/b/lonlink.yaml" --no-reload
 check "  ... certb verifies, CN=certb" bash -c 'openssl verify -CAfile "$1/loncapaCA.pem" "$1/lonhostcert.pem" && openssl x509 -in "$1/lonhostcert.pem" -noout -subject | grep -q "CN = certb"' _ "$B"
 
+# --- the CA roster (trust on first use, issue 8 §3) -------------------------------------------
+# roster_text FILE CA: the signed text, verified as a CMS message against the cluster CA only.
+roster_text() { openssl cms -verify -binary -inform PEM -in "$1" -CAfile "$2" -purpose any 2>/dev/null; }
+check "CA roster: DIR/roster.pem is signed by the cluster CA (openssl cms -verify -CAfile ca.pem)" \
+    bash -c 'openssl cms -verify -binary -inform PEM -in "$1/roster.pem" -CAfile "$1/ca.pem" -purpose any -out /dev/null' _ "$t/ca"
+roster_text "$t/ca/roster.pem" "$t/ca/ca.pem" >"$t/roster.txt" || true
+check "  ... it lists certa and certb, once each, with their certificates' expiry" bash -c \
+    'head -n1 "$1" | grep -qx "lonlink-roster 1" && grep -q "^serial [0-9]" "$1" && grep -Eq "^issued [0-9-]{10}T[0-9:]{8}Z$" "$1" &&
+     [ "$(grep -c "^host certa [0-9]*$" "$1")" = 1 ] && [ "$(grep -c "^host certb [0-9]*$" "$1")" = 1 ] && [ "$(grep -c "^host " "$1")" = 2 ]' _ "$t/roster.txt"
+check "  ... certb's response installed it: cert_dir/loncapaRoster.pem, mode 0644, same roster" bash -c \
+    '[ "$(stat -c %a "$1/loncapaRoster.pem")" = 644 ] && cmp "$1/loncapaRoster.pem" "$2/roster.pem"' _ "$B" "$t/ca"
+check "  ... certa's (older) roster lists certa" bash -c \
+    'openssl cms -verify -binary -inform PEM -in "$1/loncapaRoster.pem" -CAfile "$2" -purpose any 2>/dev/null | grep -q "^host certa "' _ "$A" "$t/ca/ca.pem"
+serial1=$(sed -n 's/^serial //p' "$t/roster.txt")
+mkdir -p "$t/rosters"
+check "sign-response --roster-only writes OUT/loncapaRoster.pem" "$scripts/sign-response" --ca-dir "$t/ca" --roster-only --out-dir "$t/rosters"
+roster_text "$t/rosters/loncapaRoster.pem" "$t/ca/ca.pem" >"$t/roster2.txt" || true
+check "  ... signed, a larger serial, the same hosts" bash -c \
+    '[ "$(sed -n "s/^serial //p" "$1")" -gt "$3" ] && diff <(grep "^host" "$1") <(grep "^host" "$2")' _ "$t/roster2.txt" "$t/roster.txt" "$serial1"
+check "make-cluster-ca: a second (foreign) CA" "$scripts/make-cluster-ca" --ca-dir "$t/ca2" --name "other CA"
+check "  ... its roster" "$scripts/sign-response" --ca-dir "$t/ca2" --roster-only --out-dir "$t/ca2"
+refuses "a roster from a foreign CA does not verify against the cluster CA" \
+    openssl cms -verify -binary -inform PEM -in "$t/ca2/loncapaRoster.pem" -CAfile "$t/ca/ca.pem" -purpose any -out /dev/null
+# The response script refuses a roster that does not verify (swapped for the foreign one).
+awk -v f="$t/ca2/loncapaRoster.pem" '
+    /^lonlink_response_roster\(\)/ { print; getline; print; while ((getline l < f) > 0) print l; skip = 1; next }
+    skip && /^LONLINK_PEM_END$/ { skip = 0 }
+    !skip { print }' "$RB" >"$t/foreign-roster.response.sh"
+refuses "a response whose roster is signed by another CA refuses" bash "$t/foreign-roster.response.sh" --config "$t/b/lonlink.yaml" --no-reload
+cp "$t/rosters/loncapaRoster.pem" "$B/loncapaRoster.pem"
+check "an older response keeps the newer roster installed" bash "$RB" --config "$t/b/lonlink.yaml" --no-reload
+cp "$t/last.log" "$t/kept.log"
+check "  ... said so, file unchanged" bash -c 'grep -q "kept .*loncapaRoster.pem" "$1" && cmp "$2/loncapaRoster.pem" "$3"' _ "$t/kept.log" "$B" "$t/rosters/loncapaRoster.pem"
+rm -f "$B/loncapaRoster.pem"
+cp "$t/rosters/loncapaRoster.pem" "$t/roster-target.copy"
+ln -s "$t/rosters/loncapaRoster.pem" "$B/loncapaRoster.pem"
+check "a symlink at cert_dir/loncapaRoster.pem is replaced, not written through" bash "$RB" --config "$t/b/lonlink.yaml" --no-reload
+check "  ... now a regular file; the symlink's target untouched" bash -c '[ -f "$1/loncapaRoster.pem" ] && [ ! -L "$1/loncapaRoster.pem" ] && cmp "$2" "$3"' _ "$B" "$t/rosters/loncapaRoster.pem" "$t/roster-target.copy"
+
+mkdir -p "$t/a/run" "$t/b/run"
+"$scripts/loncontrol" status --config "$t/b/lonlink.yaml" >"$t/status-b.txt" 2>&1 || true
+check "loncontrol status (certb: roster lists certa, own certificate): allow_insecure: false can now be set" \
+    grep -q "allow_insecure: false can now be set" "$t/status-b.txt"
+"$scripts/loncontrol" status --config "$t/a/lonlink.yaml" >"$t/status-a.txt" 2>&1 || true
+check "loncontrol status (certa: its older roster lacks certb): certb is trust on first use" \
+    grep -q "neither on the CA roster nor pinned: certb" "$t/status-a.txt"
+
 # Key made again after the request: the old response must not install.
 rm -f "$A/lonhostkey.pem"
 check "request_ssl_key.sh makes a new certa key" "$scripts/request_ssl_key.sh" --config "$t/a/lonlink.yaml"
