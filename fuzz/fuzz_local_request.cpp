@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case LocalKind::plain:
         FUZZ_CHECK(r.body == line);
         FUZZ_CHECK(!starts_with(line, "lonc:"));
-        FUZZ_CHECK(!is_critical(line));
+        FUZZ_CHECK(!is_critical(line) && !is_critical_ack(line));
         FUZZ_CHECK(wire_size(line) <= max_message);
         break;
     case LocalKind::lonc_command:
@@ -64,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case LocalKind::durable: {
         FUZZ_CHECK(durable_prefix);
         FUZZ_CHECK(r.body == line.substr(14));
-        FUZZ_CHECK(!is_critical(r.body));
+        FUZZ_CHECK(!is_critical(r.body) && !is_critical_ack(r.body));
         std::string wire = format_critical(longest_id, r.body);
         FUZZ_CHECK(wire_size(wire) <= max_message);
         auto c = parse_critical(wire);
@@ -81,7 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         break;
     case LocalKind::bad_request:
-        FUZZ_CHECK(is_critical(r.body));
+        // Only lonc puts critical: and critical_ack on the wire.
+        FUZZ_CHECK(is_critical(r.body) || is_critical_ack(r.body));
         FUZZ_CHECK(durable_prefix ? r.body == line.substr(14) : r.body == line);
         break;
     }
