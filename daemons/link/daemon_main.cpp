@@ -113,6 +113,15 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
         if (!tls.error.empty()) {
             throw std::runtime_error(tls.error);
         }
+        bool insecure_allowed = std::string_view(program.name) == "lond"
+                                    ? cfg.lond.allow_insecure
+                                    : cfg.lonc.allow_insecure;
+        if (!tls.credentials && tls.expired && !insecure_allowed) {
+            throw std::runtime_error(tls.absent_reason + ", and " + program.name +
+                                     ".allow_insecure is false: " + program.name +
+                                     " could not link with any peer. Install a new certificate "
+                                     "(request_ssl_key.sh, then the CA's response script)");
+        }
         if (tls.credentials) {
             spdlog::info("certificate for {} valid for {} more day(s)", tls.credentials->subject,
                          tls.credentials->days_left(std::time(nullptr)));

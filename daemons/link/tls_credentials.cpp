@@ -1,5 +1,6 @@
 #include "tls_credentials.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -10,7 +11,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "unique_fd.hpp"
 
 namespace lon::link {
 namespace {
@@ -72,6 +77,64 @@ bool has_lonhost_uri(X509* cert, const std::string& id) {
     return false;
 }
 
+struct BioFree {
+    void operator()(BIO* b) const { BIO_free(b); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+struct PkeyFree {
+    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+struct InfoStackFree {
+    void operator()(STACK_OF(X509_INFO) * s) const { sk_X509_INFO_pop_free(s, X509_INFO_free); }
+};
+using InfoStackPtr = std::unique_ptr<STACK_OF(X509_INFO), InfoStackFree>;
+
+/// Credential files are small; anything larger is not one of ours.
+constexpr std::size_t max_credential_file = 1 << 20;
+
+/// Reads a whole file from an open descriptor (bounded).
+bool read_fd(int fd, std::string& out) {
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return false;
+        }
+        if (n == 0) {
+            return true;
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > max_credential_file) {
+            errno = EFBIG;
+            return false;
+        }
+    }
+}
+
+bool read_whole(const std::filesystem::path& file, std::string& out, std::string& error) {
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid() || !read_fd(fd.get(), out)) {
+        error = "cannot read " + file.string() + ": " + std::strerror(errno);
+        return false;
+    }
+    return true;
+}
+
+/// Every certificate and CRL in a PEM text (other text around them is ignored).
+InfoStackPtr read_pem_infos(const std::string& pem) {
+    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    if (!bio) {
+        return nullptr;
+    }
+    InfoStackPtr infos(PEM_X509_INFO_read_bio(bio.get(), nullptr, nullptr, nullptr));
+    ERR_clear_error();
+    return infos;
+}
+
 X509Ptr read_first_cert(const std::filesystem::path& file) {
     FILE* f = std::fopen(file.c_str(), "r");
     if (f == nullptr) {
@@ -93,15 +156,160 @@ std::string read_passphrase(const std::filesystem::path& file, std::string& erro
     return pass;
 }
 
-/// Common settings of both contexts: TLS 1.2 at least, our chain and key, the cluster CA,
-/// and mandatory peer certificates.
+int passphrase_cb(char* buf, int size, int, void* user) {
+    const auto* pass = static_cast<const std::string*>(user);
+    if (pass == nullptr || size <= 0) {
+        return 0;
+    }
+    int n = static_cast<int>(std::min<std::size_t>(pass->size(), static_cast<std::size_t>(size)));
+    std::memcpy(buf, pass->data(), static_cast<std::size_t>(n));
+    return n;
+}
+
+std::string utc_date(const ASN1_TIME* t) {
+    std::time_t when = asn1_to_time(t);
+    struct tm tm {};
+    gmtime_r(&when, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+    return buf;
+}
+
+/// The private key, opened once without following a symbolic link; the mode check is made
+/// on that open file (fstat), so the file checked is the file read.
+PkeyPtr load_key(const std::filesystem::path& key, const std::string& pass, bool have_pass,
+                 std::string& error) {
+    UniqueFd fd(::open(key.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
+    if (!fd.valid()) {
+        error = errno == ELOOP ? key.string() + " is a symbolic link; refusing to use it (put "
+                                                "the key file itself in cert_dir)"
+                               : "cannot open " + key.string() + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        error = "cannot stat " + key.string() + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error = key.string() + " is not a regular file; refusing to use it";
+        return nullptr;
+    }
+    if ((st.st_mode & 077) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+        error = key.string() + " has mode " + mode + "; refusing to use it (chmod 600 " +
+                key.string() + ")";
+        return nullptr;
+    }
+    std::string pem;
+    if (!read_fd(fd.get(), pem)) {
+        error = "cannot read " + key.string() + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    ERR_clear_error();
+    PkeyPtr pkey(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_cb,
+                                               const_cast<std::string*>(&pass))
+                     : nullptr);
+    OPENSSL_cleanse(pem.data(), pem.size());
+    if (!pkey) {
+        ERR_clear_error();
+        error = key.string() + " holds no private key that can be read" +
+                (have_pass ? " with the passphrase in tls.key_passphrase_file (wrong passphrase?)"
+                           : " (is it encrypted? then set tls.key_passphrase_file)");
+        return nullptr;
+    }
+    return pkey;
+}
+
+/// The cluster CA file's certificates (at least one, else a plain error).
+bool load_ca(const std::filesystem::path& ca, std::vector<X509Ptr>& out, std::string& error) {
+    std::string pem;
+    if (!read_whole(ca, pem, error)) {
+        return false;
+    }
+    InfoStackPtr infos = read_pem_infos(pem);
+    for (int i = 0; infos && i < sk_X509_INFO_num(infos.get()); ++i) {
+        X509_INFO* info = sk_X509_INFO_value(infos.get(), i);
+        if (info->x509 != nullptr) {
+            X509_up_ref(info->x509);
+            out.emplace_back(info->x509);
+        }
+    }
+    if (out.empty()) {
+        error = ca.string() + " holds no certificate (empty, or not PEM); install the cluster "
+                              "CA there again (the CA's ca.pem, or run the response script again)";
+        return false;
+    }
+    return true;
+}
+
+/// loncapaCRL.pem: every CRL in it must be signed by a certificate of the CA file and be
+/// current; a file that is present but unusable is an error (never silently ignored: that
+/// would let revoked hosts back in).
+bool load_crls(const std::filesystem::path& file, const std::vector<X509Ptr>& cas,
+               std::vector<std::shared_ptr<X509_CRL>>& out, std::string& error) {
+    std::string pem;
+    if (!read_whole(file, pem, error)) {
+        return false;
+    }
+    InfoStackPtr infos = read_pem_infos(pem);
+    for (int i = 0; infos && i < sk_X509_INFO_num(infos.get()); ++i) {
+        X509_INFO* info = sk_X509_INFO_value(infos.get(), i);
+        if (info->crl != nullptr) {
+            X509_CRL_up_ref(info->crl);
+            out.emplace_back(info->crl, X509_CRL_free);
+        }
+    }
+    if (out.empty()) {
+        error = file.string() + " holds no CRL (empty, or not PEM); install the CA's " +
+                "loncapaCRL.pem (scripts/revoke-host) again, or remove the file";
+        return false;
+    }
+    std::time_t now = std::time(nullptr);
+    for (const auto& crl : out) {
+        bool signed_by_ca = false;
+        for (const auto& ca : cas) {
+            if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(ca.get())) == 0 &&
+                X509_CRL_verify(crl.get(), X509_get0_pubkey(ca.get())) == 1) {
+                signed_by_ca = true;
+                break;
+            }
+        }
+        ERR_clear_error();
+        if (!signed_by_ca) {
+            error = file.string() + " is not signed by the cluster CA (" +
+                    (file.parent_path() / "loncapaCA.pem").string() + "); refusing it";
+            return false;
+        }
+        const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
+        if (next != nullptr && X509_cmp_time(next, &now) <= 0) {
+            error = file.string() + " expired on " + utc_date(next) +
+                    "; install a fresh one (scripts/revoke-host --refresh on the CA)";
+            return false;
+        }
+        if (X509_cmp_time(X509_CRL_get0_lastUpdate(crl.get()), &now) > 0) {
+            error = file.string() + " is not valid yet (issued " +
+                    utc_date(X509_CRL_get0_lastUpdate(crl.get())) + "; check the clock)";
+            return false;
+        }
+    }
+    return true;
+}
+
+/// Common settings of both contexts: TLS 1.2 at least, no renegotiation, our chain and key,
+/// the cluster CA (and its CRLs), and mandatory peer certificates.
 std::shared_ptr<asio::ssl::context> make_context(asio::ssl::context::method method,
-                                                 const Config& cfg, const std::string& pass,
+                                                 const Config& cfg, EVP_PKEY* key,
+                                                 const std::vector<std::shared_ptr<X509_CRL>>& crls,
                                                  std::string& error) {
     auto ctx = std::make_shared<asio::ssl::context>(method);
     SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
     ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
-    ctx->set_password_callback([pass](std::size_t, asio::ssl::context::password_purpose) { return pass; });
+    // A renegotiation mid-link would change who we talk to, and costs the server CPU on
+    // demand (CVE-2011-1473): nothing of ours needs one.
+    SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_RENEGOTIATION);
     std::error_code ec;
     auto cert_dir = cfg.paths.cert_dir;
     ERR_clear_error();
@@ -110,25 +318,34 @@ std::shared_ptr<asio::ssl::context> make_context(asio::ssl::context::method meth
         error = "cannot load " + (cert_dir / "loncapaCA.pem").string() + ": " + openssl_errors();
         return nullptr;
     }
+    if (!crls.empty()) {
+        X509_STORE* store = SSL_CTX_get_cert_store(ctx->native_handle());
+        for (const auto& crl : crls) {
+            X509_STORE_add_crl(store, crl.get());
+        }
+        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+    }
     ctx->use_certificate_chain_file((cert_dir / "lonhostcert.pem").string(), ec);
     if (ec) {
         error = "cannot load " + (cert_dir / "lonhostcert.pem").string() + ": " + openssl_errors();
         return nullptr;
     }
-    ctx->use_private_key_file((cert_dir / "lonhostkey.pem").string(), asio::ssl::context::pem,
-                              ec);
-    if (ec) {
-        error = "cannot load " + (cert_dir / "lonhostkey.pem").string() +
-                " (wrong passphrase?): " + openssl_errors();
-        return nullptr;
-    }
-    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
-        error = (cert_dir / "lonhostkey.pem").string() + " does not match " +
-                (cert_dir / "lonhostcert.pem").string();
+    if (SSL_CTX_use_PrivateKey(ctx->native_handle(), key) != 1) {
+        error = "cannot use " + (cert_dir / "lonhostkey.pem").string() + ": " + openssl_errors();
         return nullptr;
     }
     ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
     return ctx;
+}
+
+std::string sha256_hex(const unsigned char* md, unsigned int len) {
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += hex[md[i] >> 4];
+        out += hex[md[i] & 15];
+    }
+    return out;
 }
 
 } // namespace
@@ -138,50 +355,29 @@ long TlsCredentials::days_left(std::time_t now) const {
     return static_cast<long>(secs >= 0 ? secs / 86400 : secs / 86400 - 1);
 }
 
+bool TlsCredentials::revokes(X509* cert) const {
+    for (const auto& crl : crls) {
+        X509_REVOKED* entry = nullptr;
+        if (X509_CRL_get0_by_cert(crl.get(), &entry, cert) == 1) {
+            return true;
+        }
+    }
+    return false;
+}
+
 TlsLoad load_tls_credentials(const Config& cfg) {
     TlsLoad out;
     auto dir = cfg.paths.cert_dir;
     auto key = dir / "lonhostkey.pem";
     auto cert = dir / "lonhostcert.pem";
     auto ca = dir / "loncapaCA.pem";
+    auto crl_file = dir / "loncapaCRL.pem";
     std::error_code ec;
     for (const auto& f : {cert, key, ca}) {
-        if (!std::filesystem::exists(f, ec)) {
+        if (!std::filesystem::exists(std::filesystem::symlink_status(f, ec))) {
             out.absent_reason = "no " + f.filename().string() + " in " + dir.string();
             return out;
         }
-    }
-    struct stat st {};
-    if (::stat(key.c_str(), &st) != 0) {
-        out.error = "cannot stat " + key.string() + ": " + std::strerror(errno);
-        return out;
-    }
-    if ((st.st_mode & 077) != 0) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-        out.error = key.string() + " has mode " + mode +
-                    "; refusing to use it (chmod 600 " + key.string() + ")";
-        return out;
-    }
-    X509Ptr leaf = read_first_cert(cert);
-    if (!leaf) {
-        out.error = "cannot read a certificate from " + cert.string();
-        return out;
-    }
-    std::string cn = common_name(leaf.get());
-    if (cn != cfg.host_id) {
-        out.error = cert.string() + " is for '" + cn + "', not for this host (" + cfg.host_id + ")";
-        return out;
-    }
-    std::time_t now = std::time(nullptr);
-    std::time_t not_after = asn1_to_time(X509_get0_notAfter(leaf.get()));
-    if (X509_cmp_time(X509_get0_notAfter(leaf.get()), &now) <= 0) {
-        out.absent_reason = cert.string() + " has expired";
-        return out;
-    }
-    if (X509_cmp_time(X509_get0_notBefore(leaf.get()), &now) > 0) {
-        out.absent_reason = cert.string() + " is not valid yet";
-        return out;
     }
     std::string pass;
     if (cfg.tls.key_passphrase_file) {
@@ -190,12 +386,61 @@ TlsLoad load_tls_credentials(const Config& cfg) {
             return out;
         }
     }
+    PkeyPtr pkey = load_key(key, pass, cfg.tls.key_passphrase_file.has_value(), out.error);
+    if (!pkey) {
+        return out;
+    }
+    X509Ptr leaf = read_first_cert(cert);
+    ERR_clear_error();
+    if (!leaf) {
+        out.error = cert.string() + " holds no certificate (empty, or not PEM); run the "
+                                    "response script from the CA again";
+        return out;
+    }
+    std::string cn = common_name(leaf.get());
+    if (cn != cfg.host_id) {
+        out.error = cert.string() + " is for '" + cn + "', not for this host (" + cfg.host_id + ")";
+        return out;
+    }
+    if (X509_check_private_key(leaf.get(), pkey.get()) != 1) {
+        ERR_clear_error();
+        out.error = key.string() + " does not match the certificate " + cert.string() +
+                    ": the key was made again after the request was signed, or the certificate "
+                    "is from another request; request and install a new certificate";
+        return out;
+    }
+    std::vector<X509Ptr> cas;
+    if (!load_ca(ca, cas, out.error)) {
+        return out;
+    }
     TlsCredentials c;
-    c.server = make_context(asio::ssl::context::tls_server, cfg, pass, out.error);
+    if (std::filesystem::exists(std::filesystem::symlink_status(crl_file, ec))) {
+        if (!load_crls(crl_file, cas, c.crls, out.error)) {
+            return out;
+        }
+        if (c.revokes(leaf.get())) {
+            out.error = "our own certificate " + cert.string() + " is revoked by " +
+                        crl_file.string() + "; this host may not link (not even insecure) "
+                        "until it has a new certificate";
+            return out;
+        }
+    }
+    std::time_t now = std::time(nullptr);
+    std::time_t not_after = asn1_to_time(X509_get0_notAfter(leaf.get()));
+    if (X509_cmp_time(X509_get0_notAfter(leaf.get()), &now) <= 0) {
+        out.absent_reason = cert.string() + " expired on " + utc_date(X509_get0_notAfter(leaf.get()));
+        out.expired = true;
+        return out;
+    }
+    if (X509_cmp_time(X509_get0_notBefore(leaf.get()), &now) > 0) {
+        out.absent_reason = cert.string() + " is not valid yet";
+        return out;
+    }
+    c.server = make_context(asio::ssl::context::tls_server, cfg, pkey.get(), c.crls, out.error);
     if (!c.server) {
         return out;
     }
-    c.client = make_context(asio::ssl::context::tls_client, cfg, pass, out.error);
+    c.client = make_context(asio::ssl::context::tls_client, cfg, pkey.get(), c.crls, out.error);
     if (!c.client) {
         return out;
     }
@@ -204,13 +449,25 @@ TlsLoad load_tls_credentials(const Config& cfg) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     X509_digest(leaf.get(), EVP_sha256(), md, &len);
-    static const char* hex = "0123456789abcdef";
-    for (unsigned i = 0; i < len; ++i) {
-        c.fingerprint += hex[md[i] >> 4];
-        c.fingerprint += hex[md[i] & 15];
+    c.fingerprint = sha256_hex(md, len);
+    for (const auto& crl : c.crls) {
+        X509_CRL_digest(crl.get(), EVP_sha256(), md, &len);
+        c.fingerprint += ":" + sha256_hex(md, len);
     }
     out.credentials = std::move(c);
     return out;
+}
+
+bool peer_revoked(SSL* ssl) {
+    return ssl != nullptr && SSL_get_verify_result(ssl) == X509_V_ERR_CERT_REVOKED;
+}
+
+bool peer_revoked_by(SSL* ssl, const TlsCredentials& credentials) {
+    if (ssl == nullptr || credentials.crls.empty()) {
+        return false;
+    }
+    X509Ptr peer(SSL_get1_peer_certificate(ssl));
+    return peer && credentials.revokes(peer.get());
 }
 
 std::string check_peer_identity(SSL* ssl, const std::string& expected_id, std::string* subject,

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <asio/ssl.hpp>
 
@@ -19,7 +20,14 @@ struct TlsCredentials {
     std::shared_ptr<asio::ssl::context> client; ///< for lonc (tls_client, verify the server)
     std::string subject;                        ///< our certificate's subject CN
     std::time_t not_after = 0;                  ///< our certificate's expiry
-    std::string fingerprint;                    ///< SHA-256 of our certificate (reload changes)
+    std::string fingerprint;                    ///< SHA-256 of our certificate, and of the
+                                                ///< CRL when there is one (reload changes)
+    /// The CRLs of loncapaCRL.pem (empty when the file is absent), checked (signed by the
+    /// cluster CA, current) and installed in both contexts' verify stores (leaf checking).
+    std::vector<std::shared_ptr<X509_CRL>> crls;
+
+    /// Whether `cert` is listed in our CRLs (for links made before a reload).
+    [[nodiscard]] bool revokes(X509* cert) const;
 
     /// Whole days until our certificate expires (negative once expired).
     [[nodiscard]] long days_left(std::time_t now) const;
@@ -32,6 +40,7 @@ struct TlsLoad {
     std::optional<TlsCredentials> credentials;
     std::string absent_reason; ///< why there are no usable credentials (when not an error)
     std::string error;         ///< set when the files are present but must not be used
+    bool expired = false;      ///< no credentials because our certificate has expired
 };
 
 /// Loads and checks the credentials for `config` (startup and reload; never on the data path).
@@ -43,6 +52,12 @@ struct TlsLoad {
 [[nodiscard]] std::string check_peer_identity(SSL* ssl, const std::string& expected_id,
                                               std::string* subject = nullptr,
                                               std::time_t* not_after = nullptr);
+
+/// True when the handshake failed because the peer's certificate is in our CRL.
+[[nodiscard]] bool peer_revoked(SSL* ssl);
+
+/// After a reload: whether the peer certificate of an established link is now revoked.
+[[nodiscard]] bool peer_revoked_by(SSL* ssl, const TlsCredentials& credentials);
 
 /// The OpenSSL reason for a failed handshake or verification, as one line.
 [[nodiscard]] std::string describe_tls_failure(SSL* ssl, const std::error_code& ec);
