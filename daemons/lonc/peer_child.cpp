@@ -74,11 +74,30 @@ void PeerChild::load_tls() {
     tls_ = std::move(loaded.credentials);
     if (before != after) {
         ++tls_generation_;
+        close_revoked_links();
         retire_links(false, "credentials changed");
     } else if (tls_) {
         // The peer may have gained a certificate since: plaintext links get a new chance to
         // become ssl (an admin reloads after installing certificates everywhere).
         retire_links(true, "retrying ssl");
+    }
+}
+
+/// Links made before a new CRL that lists the peer are closed at once, not retired: the
+/// requests on them get con_lost.
+void PeerChild::close_revoked_links() {
+    if (!tls_) {
+        return;
+    }
+    auto conns = conns_;
+    for (const auto& c : conns) {
+        if (c->linked() && c->mode() == proto::Mode::ssl &&
+            link::peer_revoked_by(c->socket().ssl(), *tls_)) {
+            peer_revoked_ = true;
+            spdlog::warn("closing a link to {}: revoked (its certificate is now in loncapaCRL.pem)",
+                         peer_);
+            c->close();
+        }
     }
 }
 
@@ -167,6 +186,9 @@ proto::Policy PeerChild::policy() const {
     p.have_cert = tls_.has_value();
     p.allow_insecure = config_.lonc.allow_insecure;
     p.peer_pinned = link::is_pinned(config_.paths.state_dir, peer_);
+    if (peer_revoked_) {
+        p.peer_pinned = true; // revoked: held to ssl (which our CRL refuses), never plaintext
+    }
     return p;
 }
 

@@ -51,6 +51,9 @@ public:
     [[nodiscard]] const Config& config() const { return config_; }
     /// This side's negotiation policy towards the peer.
     [[nodiscard]] proto::Policy policy() const;
+    /// The peer presented a certificate our CRL lists: this child never offers or accepts
+    /// plaintext with it from now on.
+    void set_peer_revoked() { peer_revoked_ = true; }
     /// Our usable TLS credentials, or nullptr (no certificate, or it expired).
     [[nodiscard]] const link::TlsCredentials* tls() const { return tls_ ? &*tls_ : nullptr; }
 
@@ -112,6 +115,7 @@ private:
     /// (Re)loads our certificate; on error keeps what we had. When the credentials changed,
     /// existing links are retired (replaced without failing a request).
     void load_tls();
+    void close_revoked_links();
     void retire_links(bool insecure_only, const std::string& why);
     void check_certificates(clock::time_point now);
     /// While a link is plaintext and we have a certificate, try ssl again now and then: the
@@ -134,6 +138,7 @@ private:
     std::mt19937 rng_;
     std::optional<link::TlsCredentials> tls_;
     std::uint64_t tls_generation_ = 0;
+    bool peer_revoked_ = false; ///< the peer showed a certificate our CRL lists
     clock::time_point next_expiry_warning_{};
     clock::time_point next_upgrade_{};
     clock::time_point next_flush_{};

@@ -79,6 +79,19 @@ void PeerServer::load_tls() {
         spdlog::info("no usable certificate ({}): ssl links are not possible", loaded.absent_reason);
     }
     tls_ = std::move(loaded.credentials);
+    // A CRL installed since those links were made may list the peer: they do not stay up.
+    std::vector<std::shared_ptr<Session>> revoked;
+    for (Session* s : linked_) {
+        if (tls_ && s->mode() == proto::Mode::ssl && link::peer_revoked_by(s->socket().ssl(), *tls_)) {
+            revoked.push_back(s->shared_from_this());
+        }
+    }
+    for (const auto& s : revoked) {
+        spdlog::warn("closing a link from {}: revoked (its certificate is now in loncapaCRL.pem)",
+                     peer_);
+        peer_revoked_ = true;
+        s->close();
+    }
 }
 
 void PeerServer::do_receive() {
