@@ -208,6 +208,14 @@ TEST_CASE("revocation: a CRL that cannot be used stops the start and is refused 
         CHECK(r.output.find(crl.string() + " is not signed by the cluster CA") !=
               std::string::npos);
     }
+    SECTION("our own certificate revoked: no start, not even insecure") {
+        revoke(c, 0);
+        install_crl(c, 0);
+        auto r = run({lonc_bin().string(), "--config", c.config(0).string(), "--foreground"}, 5s);
+        CHECK(r.code == 3);
+        CHECK(r.output.find("our own certificate " + (c.dir(0) / "certs" / "lonhostcert.pem").string() +
+                            " is revoked by " + crl.string()) != std::string::npos);
+    }
     SECTION("a bad CRL on HUP keeps the old set") {
         REQUIRE(run({"/bin/bash", (scripts_dir() / "revoke-host").string(), "--ca-dir",
                      c.ca_dir().string(), "--refresh"})
