@@ -56,6 +56,7 @@ std::string serialize_bundle(const Bundle& b) {
     put(out, "cert", b.tls.cert);
     put(out, "key", b.tls.key);
     put(out, "passphrase", b.tls.passphrase);
+    put(out, "crl", b.tls.crl);
     return out;
 }
 
@@ -72,7 +73,7 @@ std::optional<Bundle> parse_bundle(std::string_view in, std::string& error) {
               take(in, "hosts", b.config.hosts_text) && take(in, "tls_present", present) &&
               take(in, "tls_absent_reason", b.tls.absent_reason) && take(in, "ca", b.tls.ca) &&
               take(in, "cert", b.tls.cert) && take(in, "key", b.tls.key) &&
-              take(in, "passphrase", b.tls.passphrase);
+              take(in, "passphrase", b.tls.passphrase) && take(in, "crl", b.tls.crl);
     if (!ok || !in.empty() || (present != "0" && present != "1") || file.empty() ||
         file.front() != '/') {
         error = "malformed lonlink bundle";

@@ -23,6 +23,7 @@ struct TlsFiles {
     std::string cert; ///< lonhostcert.pem (leaf first)
     std::string key;  ///< lonhostkey.pem (checked for mode 0600 or stricter when read)
     std::string passphrase; ///< first line of tls.key_passphrase_file ("" when none)
+    std::string crl;  ///< loncapaCRL.pem ("" when there is none)
 };
 
 struct Bundle {

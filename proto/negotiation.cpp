@@ -102,6 +102,8 @@ std::string_view to_string(Refusal reason) {
         return "bad_init";
     case Refusal::extra_data:
         return "extra_data";
+    case Refusal::revoked:
+        return "revoked";
     }
     return "unknown";
 }

@@ -38,6 +38,7 @@ enum class Refusal {
     wrong_server,     ///< the server id named in init is not this host
     bad_init,         ///< the init line is malformed, too long or late
     extra_data,       ///< bytes after the init line before TLS (STARTTLS injection)
+    revoked,          ///< the client's certificate is in our CRL: no link, not even insecure
 };
 [[nodiscard]] std::string_view to_string(Refusal reason);
 

@@ -139,6 +139,23 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
         if (auto problem = read_credentials(set); !problem.empty()) {
             throw std::runtime_error(problem);
         }
+        // An expired certificate where this daemon may not link insecure: it could link with
+        // no peer at all, so say so plainly instead of running uselessly.
+        bool insecure_allowed = std::string_view(program.name) == "lond"
+                                    ? cfg.lond.allow_insecure
+                                    : cfg.lonc.allow_insecure;
+        if (const auto& c = set.tls.credentials;
+            c && std::time(nullptr) >= c->not_after && !insecure_allowed) {
+            std::tm tm{};
+            gmtime_r(&c->not_after, &tm);
+            char when[32];
+            std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+            throw std::runtime_error((cfg.paths.cert_dir / "lonhostcert.pem").string() +
+                                     " expired on " + when + ", and " + program.name +
+                                     ".allow_insecure is false: " + program.name +
+                                     " could not link with any peer. Install a new certificate "
+                                     "(request_ssl_key.sh, then the CA's response script)");
+        }
         log_credentials(set.tls);
         return program.run_parent(set, *args);
     } catch (const std::exception& e) {

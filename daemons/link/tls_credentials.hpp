@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <asio/ssl.hpp>
 
@@ -24,7 +25,14 @@ struct TlsCredentials {
     std::string subject;                        ///< our certificate's subject CN
     std::time_t not_before = 0;                 ///< our certificate's start
     std::time_t not_after = 0;                  ///< our certificate's expiry
-    std::string fingerprint;                    ///< SHA-256 of our certificate (reload changes)
+    std::string fingerprint;                    ///< SHA-256 of our certificate, and of the
+                                                ///< CRL when there is one (reload changes)
+    /// The CRLs of loncapaCRL.pem (empty when the file is absent), checked (signed by the
+    /// cluster CA, current) and installed in both contexts' verify stores (leaf checking).
+    std::vector<std::shared_ptr<X509_CRL>> crls;
+
+    /// Whether `cert` is listed in our CRLs (for links made before a reload).
+    [[nodiscard]] bool revokes(X509* cert) const;
 
     /// Whole days until our certificate expires (negative once expired).
     [[nodiscard]] long days_left(std::time_t now) const;
@@ -44,13 +52,16 @@ struct TlsLoad {
 };
 
 /// Reads cert_dir's files for `config` (parent: startup and reload): `present` false with the
-/// reason when one is missing; `error` set when the key is readable by group or others
-/// (mode must be 0600 or stricter) or a file cannot be read.
+/// reason when one is missing; `error` set when the key is a symbolic link, not a regular
+/// file, or readable by group or others (mode must be 0600 or stricter; checked on the open
+/// file, so the file checked is the file read) or a file cannot be read. loncapaCRL.pem is
+/// read when present.
 [[nodiscard]] TlsFiles read_tls_files(const Config& config, std::string& error);
 
 /// Builds and checks the credentials from those bytes (parent after reading them, child from
 /// its parent's bundle; never on the data path): the CA parses, the chain and key load, the
-/// key matches, the certificate is for config.host_id. Reads no file.
+/// key matches, the certificate is for config.host_id, the CRL (if any) is signed by the CA,
+/// current and does not revoke us. Errors are plain sentences with the fix. Reads no file.
 [[nodiscard]] TlsLoad load_tls_credentials(const Config& config, const TlsFiles& files);
 
 /// After a handshake: checks that the peer's (already chain- and date-verified) certificate
@@ -59,6 +70,12 @@ struct TlsLoad {
 [[nodiscard]] std::string check_peer_identity(SSL* ssl, const std::string& expected_id,
                                               std::string* subject = nullptr,
                                               std::time_t* not_after = nullptr);
+
+/// True when the handshake failed because the peer's certificate is in our CRL.
+[[nodiscard]] bool peer_revoked(SSL* ssl);
+
+/// After a reload: whether the peer certificate of an established link is now revoked.
+[[nodiscard]] bool peer_revoked_by(SSL* ssl, const TlsCredentials& credentials);
 
 /// The OpenSSL reason for a failed handshake or verification, as one line.
 [[nodiscard]] std::string describe_tls_failure(SSL* ssl, const std::error_code& ec);

@@ -127,6 +127,11 @@ void OutboundConn::on_handshake(const std::error_code& ec) {
     if (closed()) {
         return;
     }
+    if (ec && link::peer_revoked(socket().ssl())) {
+        owner_.set_peer_revoked();
+        fail("revoked: its certificate is in loncapaCRL.pem; no insecure link either");
+        return;
+    }
     if (ec) {
         fail("TLS handshake: " + link::describe_tls_failure(socket().ssl(), ec));
         return;

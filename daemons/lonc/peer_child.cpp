@@ -81,6 +81,7 @@ void PeerChild::adopt_tls(std::optional<link::TlsCredentials> creds) {
     tls_ = std::move(creds);
     if (before != after) {
         ++tls_generation_;
+        close_revoked_links();
         retire_links(false, "credentials changed");
         tls_usable_ = false;
         note_unusable_tls();
@@ -169,6 +170,24 @@ void PeerChild::on_channel() {
         }
         if (stopping_) {
             return;
+        }
+    }
+}
+
+/// Links made before a new CRL that lists the peer are closed at once, not retired: the
+/// requests on them get con_lost.
+void PeerChild::close_revoked_links() {
+    if (!tls_) {
+        return;
+    }
+    auto conns = conns_;
+    for (const auto& c : conns) {
+        if (c->linked() && c->mode() == proto::Mode::ssl &&
+            link::peer_revoked_by(c->socket().ssl(), *tls_)) {
+            peer_revoked_ = true;
+            spdlog::warn("closing a link to {}: revoked (its certificate is now in loncapaCRL.pem)",
+                         peer_);
+            c->close();
         }
     }
 }
@@ -276,6 +295,9 @@ proto::Policy PeerChild::policy() const {
     p.allow_insecure = config_.lonc.allow_insecure;
     p.peer_pinned = link::is_pinned(config_.paths.state_dir, peer_);
     p.peer_on_roster = roster_.lists(peer_, std::time(nullptr));
+    if (peer_revoked_) {
+        p.peer_pinned = true; // revoked: held to ssl (which our CRL refuses), never plaintext
+    }
     return p;
 }
 

@@ -57,6 +57,9 @@ public:
     [[nodiscard]] const Config& config() const { return config_; }
     /// This side's negotiation policy towards the peer.
     [[nodiscard]] proto::Policy policy() const;
+    /// The peer presented a certificate our CRL lists: this child never offers or accepts
+    /// plaintext with it from now on.
+    void set_peer_revoked() { peer_revoked_ = true; }
     /// Our usable TLS credentials, or nullptr (no certificate, or the clock says it is not
     /// valid: see recheck_tls).
     [[nodiscard]] const link::TlsCredentials* tls() const {
@@ -131,6 +134,8 @@ private:
     void watch_channel();
     void on_channel();
     void apply_bundle(Bundle bundle);
+    /// After new credentials: links whose peer the new CRL lists are closed (con_lost).
+    void close_revoked_links();
     void retire_links(bool insecure_only, const std::string& why);
     void check_certificates(clock::time_point now);
     /// While a link is plaintext and we have a certificate, try ssl again now and then: the
@@ -160,6 +165,7 @@ private:
     bool tls_usable_ = false; ///< tls_ within its validity dates at the last recheck_tls
     link::RosterKeeper roster_; ///< the CA's list of hosts with certificates (reloaded with tls_)
     std::uint64_t tls_generation_ = 0;
+    bool peer_revoked_ = false; ///< the peer showed a certificate our CRL lists
     clock::time_point next_expiry_warning_{};
     clock::time_point next_upgrade_{};
     clock::time_point next_flush_{};

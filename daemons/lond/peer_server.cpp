@@ -115,6 +115,19 @@ void PeerServer::apply_bundle(Bundle bundle) {
     tls_ = std::move(set.tls.credentials);
     tls_usable_ = true;
     spdlog::info("reloaded {} (as validated by the parent)", config_.file.string());
+    // A CRL installed since those links were made may list the peer: they do not stay up.
+    std::vector<std::shared_ptr<Session>> revoked;
+    for (Session* s : linked_) {
+        if (tls_ && s->mode() == proto::Mode::ssl && link::peer_revoked_by(s->socket().ssl(), *tls_)) {
+            revoked.push_back(s->shared_from_this());
+        }
+    }
+    for (const auto& s : revoked) {
+        spdlog::warn("closing a link from {}: revoked (its certificate is now in loncapaCRL.pem)",
+                     peer_);
+        peer_revoked_ = true;
+        s->close();
+    }
     // The roster is read here, from cert_dir: it carries the CA's signature, and one that
     // does not verify (or is older) is refused while the one in use is kept.
     roster_.reload(config_.paths.cert_dir);

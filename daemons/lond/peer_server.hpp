@@ -54,6 +54,10 @@ public:
     void count(std::string_view what, std::uint64_t n = 1);
 
     void on_session_linked(Session& session);
+    /// The peer presented a certificate our CRL lists: from now on this child refuses it
+    /// insecure links too (`refused:revoked`), whatever lond.allow_insecure says.
+    void set_peer_revoked() { peer_revoked_ = true; }
+    [[nodiscard]] bool peer_revoked() const { return peer_revoked_; }
     void on_session_closed(Session& session);
 
 private:
@@ -96,6 +100,7 @@ private:
     bool idle_sweep_armed_ = false;
     std::string last_title_;
     bool stopping_ = false;
+    bool peer_revoked_ = false;
 };
 
 /// Entry point of the lond child role (after exec). Returns the process exit code.

@@ -59,6 +59,10 @@ void Session::negotiate(const std::string& line) {
     policy.peer_pinned = link::is_pinned(server_.config().paths.state_dir, server_.peer());
     policy.peer_on_roster = server_.peer_on_roster();
     proto::Answer answer = proto::server_decide(*init, policy);
+    if (answer.ok && answer.mode == proto::Mode::insecure && server_.peer_revoked()) {
+        // Its certificate was found in our CRL: plaintext would undo the revocation.
+        answer = proto::refuse(proto::Refusal::revoked);
+    }
     if (answer.ok && answer.mode == proto::Mode::ssl && framer().buffered() > 0) {
         // Plaintext sent after the init line would be taken as coming from inside TLS by a
         // careless implementation (CVE-2011-0411): refuse the connection instead.
@@ -90,6 +94,14 @@ void Session::start_tls(std::shared_ptr<asio::ssl::context> context) {
 
 void Session::on_handshake(const std::error_code& ec) {
     if (closed()) {
+        return;
+    }
+    if (ec && link::peer_revoked(socket().ssl())) {
+        spdlog::warn("refused {} ({}): revoked (its certificate is in loncapaCRL.pem); no "
+                     "insecure link either",
+                     server_.peer(), ip_);
+        server_.set_peer_revoked();
+        close(ec);
         return;
     }
     if (ec) {

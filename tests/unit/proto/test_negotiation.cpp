@@ -163,7 +163,7 @@ TEST_CASE("answers: round trip every mode and refusal", "[proto]") {
     }
     for (Refusal r : {Refusal::unknown_host, Refusal::address_mismatch, Refusal::ssl_required,
                       Refusal::downgrade, Refusal::version, Refusal::busy, Refusal::wrong_server,
-                      Refusal::bad_init, Refusal::extra_data}) {
+                      Refusal::bad_init, Refusal::extra_data, Refusal::revoked}) {
         auto a = parse_answer(format_answer(refuse(r)));
         REQUIRE(a);
         CHECK_FALSE(a->ok);
