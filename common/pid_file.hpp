@@ -41,16 +41,4 @@ private:
 /// The pid recorded in `path` if the file exists and parses, else nullopt.
 [[nodiscard]] std::optional<pid_t> read_pid_file(const std::filesystem::path& path);
 
-/// Writes `content` to `path` atomically (temp file in the same folder + rename).
-/// Returns false on failure (errno kept).
-bool write_file_atomic(const std::filesystem::path& path, std::string_view content);
-
-} // namespace lon
-
-namespace lon {
-
-/// Like write_file_atomic, but durable: the data and the rename are fsync'ed (file, then its
-/// folder) before it returns true, so the file survives a crash or power loss.
-bool write_file_durable(const std::filesystem::path& path, std::string_view content);
-
 } // namespace lon

@@ -2,7 +2,7 @@
 
 #include <ctime>
 
-#include "pid_file.hpp"
+#include "file_write.hpp"
 
 namespace lon::link {
 

@@ -21,7 +21,7 @@
 #include "outbound_conn.hpp"
 #include "critical.hpp"
 #include "fd_passing.hpp"
-#include "pid_file.hpp"
+#include "file_write.hpp"
 #include "pin_store.hpp"
 #include "proctitle.hpp"
 #include "replies.hpp"

@@ -16,7 +16,7 @@
 #include "fd_passing.hpp"
 #include "json.hpp"
 #include "net.hpp"
-#include "pid_file.hpp"
+#include "file_write.hpp"
 #include "proctitle.hpp"
 #include "spawn.hpp"
 #include "titles.hpp"

@@ -15,7 +15,7 @@
 #include "json.hpp"
 #include "log.hpp"
 #include "net.hpp"
-#include "pid_file.hpp"
+#include "file_write.hpp"
 #include "proctitle.hpp"
 #include "session.hpp"
 #include "titles.hpp"

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "file_write.hpp"
 #include "pid_file.hpp"
 #include "temp_dir.hpp"
 
