@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "sealed_memfd.hpp"
 
 namespace lon::link {
@@ -36,6 +38,17 @@ ValidatedSet load_bundle(Bundle bundle) {
 
 UniqueFd seal_bundle(const Bundle& bundle, std::error_code& ec) {
     return make_sealed_memfd("lonlink-bundle", serialize_bundle(bundle), ec);
+}
+
+bool adopt_bundle_for_children(const Bundle& bundle, UniqueFd& held) {
+    std::error_code ec;
+    UniqueFd fd = seal_bundle(bundle, ec);
+    if (!fd) {
+        spdlog::error("cannot seal the configuration for the children: {}", ec.message());
+        return false;
+    }
+    held = std::move(fd);
+    return true;
 }
 
 Bundle read_bundle(int fd) {

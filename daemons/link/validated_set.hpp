@@ -41,6 +41,9 @@ struct ValidatedSet {
 /// A sealed memfd holding `bundle` (see common/sealed_memfd.hpp). Invalid with `ec` set on
 /// failure.
 [[nodiscard]] UniqueFd seal_bundle(const Bundle& bundle, std::error_code& ec);
+/// Parent: seals `bundle` into `held` as the set its children get from now on; on failure
+/// logs why and leaves `held` as it was (false).
+bool adopt_bundle_for_children(const Bundle& bundle, UniqueFd& held);
 /// The bundle in the sealed memfd `fd`. Throws std::runtime_error.
 [[nodiscard]] Bundle read_bundle(int fd);
 

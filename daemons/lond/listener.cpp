@@ -140,14 +140,7 @@ Listener::Listener(asio::io_context& io, link::ValidatedSet& set, UniqueFd liste
 Listener::~Listener() = default;
 
 bool Listener::adopt_bundle(const Bundle& bundle) {
-    std::error_code ec;
-    UniqueFd fd = link::seal_bundle(bundle, ec);
-    if (!fd) {
-        spdlog::error("cannot seal the configuration for the children: {}", ec.message());
-        return false;
-    }
-    bundle_fd_ = std::move(fd);
-    return true;
+    return link::adopt_bundle_for_children(bundle, bundle_fd_);
 }
 
 void Listener::start() {
