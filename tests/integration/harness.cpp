@@ -105,22 +105,27 @@ std::optional<std::pair<char, pid_t>> stat_of(pid_t pid) {
     return std::make_pair(state, static_cast<pid_t>(ppid));
 }
 
+/// The fields of /proc/<pid>/stat after "(comm) ": index 0 is field 3 (the state), so field
+/// N is at N - 3. Empty when the process is gone.
+std::vector<std::string> stat_fields(pid_t pid) {
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    std::vector<std::string> out;
+    if (close == std::string::npos || close + 2 >= stat.size()) {
+        return out;
+    }
+    std::istringstream in(stat.substr(close + 2));
+    for (std::string field; in >> field;) {
+        out.push_back(std::move(field));
+    }
+    return out;
+}
+
 /// Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or -1: with the pid
 /// it names one process, so a pid reused by another process is never mistaken for it.
 long long start_time_of(pid_t pid) {
-    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) {
-        return -1;
-    }
-    std::istringstream in(stat.substr(close + 2));
-    std::string field;
-    for (int i = 3; i <= 22 && in >> field; ++i) {
-        if (i == 22) {
-            return std::stoll(field);
-        }
-    }
-    return -1;
+    auto f = stat_fields(pid);
+    return f.size() > 22 - 3 ? std::stoll(f[22 - 3]) : -1;
 }
 
 std::atomic<int> cluster_counter{0};
@@ -256,24 +261,13 @@ long proc_status_kb(pid_t pid, const std::string& field) {
 }
 
 double cpu_seconds(pid_t pid) {
-    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) {
+    // utime and stime are fields 14 and 15.
+    auto f = stat_fields(pid);
+    if (f.size() <= 15 - 3) {
         return -1;
     }
-    // After "(comm) " comes field 3 (state); utime and stime are fields 14 and 15.
-    std::istringstream in(stat.substr(close + 2));
-    std::string field;
-    long long utime = 0;
-    long long stime = 0;
-    for (int i = 3; i <= 15 && in >> field; ++i) {
-        if (i == 14) {
-            utime = std::stoll(field);
-        } else if (i == 15) {
-            stime = std::stoll(field);
-        }
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return static_cast<double>(std::stoll(f[14 - 3]) + std::stoll(f[15 - 3])) /
+           static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 bool alive(pid_t pid) {
