@@ -35,6 +35,11 @@ constexpr auto tick_interval = std::chrono::milliseconds(200);
 /// In-flight requests per link before another link of the pool is opened.
 constexpr std::size_t pipeline_depth = 16;
 
+/// What the pool policy (proto/pool_policy.hpp) needs to know about one link.
+proto::PoolConn pool_conn(const OutboundConn& c) {
+    return {c.linked(), c.retired(), c.closed(), c.in_flight(), c.mode()};
+}
+
 proto::HealthPolicy health_policy(const Config& cfg) {
     return {cfg.lonc.retries, cfg.lonc.backoff_initial, cfg.lonc.backoff_max,
             cfg.lonc.stable_after};
@@ -74,7 +79,8 @@ void PeerChild::adopt_tls(std::optional<link::TlsCredentials> creds) {
     roster_.reload(config_.paths.cert_dir);
     if (roster_.lists(peer_, std::time(nullptr))) {
         // A plaintext link made before the roster arrived is exactly what it forbids.
-        retire_links(true, "the CA roster lists " + peer_ + " as holding a certificate");
+        retire_links(proto::RetireScope::insecure_only,
+                     "the CA roster lists " + peer_ + " as holding a certificate");
     }
     std::string before = tls_ ? tls_->fingerprint : std::string();
     std::string after = creds ? creds->fingerprint : std::string();
@@ -82,13 +88,13 @@ void PeerChild::adopt_tls(std::optional<link::TlsCredentials> creds) {
     if (before != after) {
         ++tls_generation_;
         close_revoked_links();
-        retire_links(false, "credentials changed");
+        retire_links(proto::RetireScope::all, "credentials changed");
         tls_usable_ = false;
         note_unusable_tls();
     } else if (tls_usable_) {
         // The peer may have gained a certificate since: plaintext links get a new chance to
         // become ssl (an admin reloads after installing certificates everywhere).
-        retire_links(true, "retrying ssl");
+        retire_links(proto::RetireScope::insecure_only, "retrying ssl");
     }
 }
 
@@ -114,11 +120,11 @@ void PeerChild::recheck_tls() {
         spdlog::warn("no usable certificate now ({}): ssl links are not possible until the "
                      "clock says it is valid",
                      tls_->unusable_reason(wall));
-        retire_links(false, "our certificate is not valid now");
+        retire_links(proto::RetireScope::all, "our certificate is not valid now");
         return;
     }
     spdlog::info("our certificate is valid (again): links to {} use ssl", peer_);
-    retire_links(true, "retrying ssl");
+    retire_links(proto::RetireScope::insecure_only, "retrying ssl");
     // Failures while we had no usable certificate say nothing about the peer.
     if (health_.state() == proto::PeerHealth::State::dead) {
         spdlog::info("reviving the link to {}", peer_);
@@ -208,9 +214,9 @@ void PeerChild::apply_bundle(Bundle bundle) {
     publish();
 }
 
-void PeerChild::retire_links(bool insecure_only, const std::string& why) {
+void PeerChild::retire_links(proto::RetireScope scope, const std::string& why) {
     for (const auto& c : conns_) {
-        if (!c->retired() && (!insecure_only || c->mode() == proto::Mode::insecure)) {
+        if (proto::should_retire(pool_conn(*c), scope)) {
             spdlog::info("replacing a link to {}: {}", peer_, why);
             c->retire();
         }
@@ -218,7 +224,7 @@ void PeerChild::retire_links(bool insecure_only, const std::string& why) {
     // Idle ones go now; busy ones once their last reply is in (see on_reply / tick).
     auto conns = conns_;
     for (const auto& c : conns) {
-        if (c->retired() && c->in_flight() == 0) {
+        if (proto::close_retired(pool_conn(*c))) {
             c->close();
         }
     }
@@ -241,7 +247,7 @@ void PeerChild::check_certificates(clock::time_point now) {
         if (left <= 0 && !c->retired()) {
             spdlog::warn("{}'s certificate has expired; dropping that link", peer_);
             c->retire();
-            if (c->in_flight() == 0) {
+            if (proto::close_retired(pool_conn(*c))) {
                 c->close();
             }
         } else if (warn_now && left < config_.tls.expiry_warning_days * 86400.0) {
@@ -254,17 +260,8 @@ void PeerChild::check_certificates(clock::time_point now) {
 }
 
 void PeerChild::try_upgrade(clock::time_point now) {
-    if (!tls_usable_ || now < next_upgrade_ || stopping_ || peer_host_ == nullptr) {
-        return;
-    }
-    bool plaintext = false;
-    for (const auto& c : conns_) {
-        if (!c->linked()) {
-            return; // an attempt is under way already
-        }
-        plaintext = plaintext || (c->mode() == proto::Mode::insecure && !c->retired());
-    }
-    if (!plaintext) {
+    if (stopping_ || peer_host_ == nullptr ||
+        !proto::upgrade_probe_due(pool_view(), tls_usable_, now, next_upgrade_)) {
         return;
     }
     next_upgrade_ = now + config_.lonc.keepalive;
@@ -594,23 +591,27 @@ int PeerChild::linked_count() const {
         std::count_if(conns_.begin(), conns_.end(), [](const auto& c) { return c->linked(); }));
 }
 
+std::vector<proto::PoolConn> PeerChild::pool_view() const {
+    std::vector<proto::PoolConn> view;
+    view.reserve(conns_.size());
+    for (const auto& c : conns_) {
+        view.push_back(pool_conn(*c));
+    }
+    return view;
+}
+
 /// Hands queued requests to the least busy link; asks for another link when all are busy.
 void PeerChild::pump() {
     while (!queue_.empty()) {
-        OutboundConn* best = nullptr;
-        for (const auto& c : conns_) {
-            if (c->linked() && !c->closed() && !c->retired() &&
-                (best == nullptr || c->in_flight() < best->in_flight())) {
-                best = c.get();
-            }
-        }
-        if (best == nullptr) {
+        // Asked again for each request: sending changes the load, and may close a link.
+        auto best = proto::pick_connection(pool_view());
+        if (!best) {
             break;
         }
         RequestPtr request = std::move(queue_.front());
         queue_.pop_front();
         if (!request->finished()) {
-            best->send_request(request);
+            conns_[*best]->send_request(request);
         }
     }
     queue_drained();
@@ -620,22 +621,11 @@ void PeerChild::pump() {
 
 void PeerChild::maybe_connect() {
     auto now = clock::now();
-    if (stopping_ || peer_host_ == nullptr || idle(now) || !health_.may_attempt(now)) {
+    if (stopping_ || peer_host_ == nullptr || idle(now)) {
         return;
     }
-    int linked = 0;
-    bool busy = true;
-    for (const auto& c : conns_) {
-        if (c->retired()) {
-            continue;
-        }
-        if (!c->linked()) {
-            return; // one attempt at a time
-        }
-        ++linked;
-        busy = busy && c->in_flight() >= pipeline_depth;
-    }
-    if (linked == 0 || (busy && linked < config_.lonc.max_connections)) {
+    if (proto::decide_open(pool_view(), {config_.lonc.max_connections, pipeline_depth},
+                           health_.may_attempt(now)) == proto::PoolOpen::open) {
         open_connection();
     }
 }
@@ -706,7 +696,7 @@ void PeerChild::on_linked(OutboundConn& conn) {
         return;
     }
     if (conn.mode() == proto::Mode::ssl) {
-        retire_links(true, "an ssl link replaces it");
+        retire_links(proto::RetireScope::insecure_only, "an ssl link replaces it");
     }
     next_flush_ = {}; // deliver what was spooled while the peer was away
     if (conn.mode() == proto::Mode::ssl &&
@@ -721,7 +711,7 @@ void PeerChild::on_linked(OutboundConn& conn) {
 
 void PeerChild::on_reply(OutboundConn& conn) {
     health_.on_answer();
-    if (conn.retired() && conn.in_flight() == 0) {
+    if (proto::close_retired(pool_conn(conn))) {
         conn.close(); // its replacement takes the traffic
         return;
     }
@@ -820,7 +810,8 @@ void PeerChild::tick() {
     }
     auto conns = conns_;
     for (const auto& c : conns) {
-        if (c->retired() && c->linked() && c->in_flight() == 0) {
+        // One still negotiating closes itself once linked (on_linked).
+        if (c->linked() && proto::close_retired(pool_conn(*c))) {
             c->close();
         }
     }
@@ -848,7 +839,7 @@ void PeerChild::check_links(clock::time_point now) {
     using Action = proto::LinkLivenessAction;
     auto conns = conns_;
     for (const auto& c : conns) {
-        if (!c->linked() || c->closed()) {
+        if (!proto::probe_liveness(pool_conn(*c))) {
             continue;
         }
         auto keepalive = config_.lonc.keepalive;

@@ -28,6 +28,7 @@
 #include "log_throttle.hpp"
 #include "negotiation.hpp"
 #include "peer_health.hpp"
+#include "pool_policy.hpp"
 #include "pending_request.hpp"
 #include "roster_file.hpp"
 #include "spool.hpp"
@@ -104,7 +105,11 @@ private:
     void handle_signals();
     void arm_tick();
     void tick();
+    /// The pool as proto/pool_policy.hpp sees it, in the order of conns_.
+    [[nodiscard]] std::vector<proto::PoolConn> pool_view() const;
+    /// Hands queued requests to links (pick_connection), then maybe_connect.
     void pump();
+    /// Opens another link when the pool policy says so (decide_open), unless stopping or idle.
     void maybe_connect();
     void open_connection(bool upgrade_probe = false);
     void fail_queue();
@@ -136,7 +141,9 @@ private:
     void apply_bundle(Bundle bundle);
     /// After new credentials: links whose peer the new CRL lists are closed (con_lost).
     void close_revoked_links();
-    void retire_links(bool insecure_only, const std::string& why);
+    /// Retires the links `scope` takes (should_retire); closes the retired ones with nothing
+    /// in flight at once, the others once their last reply is in.
+    void retire_links(proto::RetireScope scope, const std::string& why);
     void check_certificates(clock::time_point now);
     /// While a link is plaintext and we have a certificate, try ssl again now and then: the
     /// peer may have gained a certificate since (the seed scenario converges by itself).
