@@ -62,7 +62,10 @@ enum class RetireScope {
 };
 
 /// Whether a retirement of `scope` retires this connection: not yet retired and in scope. A
-/// connection still negotiating counts as insecure, so it is retired by either scope.
+/// connection still negotiating counts as insecure, so it is retired by either scope: its
+/// offer was made under the policy before the change (a roster that now lists the peer, new
+/// credentials), and only a fresh attempt is sure to follow the new one. The cost is one
+/// attempt started again.
 [[nodiscard]] bool should_retire(const PoolConn& conn, RetireScope scope);
 
 /// A retired connection with nothing in flight is closed: its replacement takes the traffic.
