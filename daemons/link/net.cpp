@@ -151,6 +151,14 @@ std::error_code set_tcp_liveness(int fd, std::chrono::milliseconds keepalive) {
     return first;
 }
 
+std::error_code set_no_delay(int fd) {
+    int one = 1;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) {
+        return {errno, std::system_category()};
+    }
+    return {};
+}
+
 void ignore_sigpipe() {
     struct sigaction sa {};
     sa.sa_handler = SIG_IGN;

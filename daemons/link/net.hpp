@@ -34,6 +34,12 @@ namespace lon::link {
 /// returns the first error, the socket stays usable either way.
 std::error_code set_tcp_liveness(int fd, std::chrono::milliseconds keepalive);
 
+/// TCP_NODELAY: a reply goes out when it is written, not when the peer's delayed ACK for the
+/// previous one arrives (Nagle's algorithm meeting delayed ACKs stalled pipelined replies by
+/// 40 ms). Batching stays ours: LineSession writes everything queued during a wakeup in one
+/// write. Best effort, like set_tcp_liveness.
+std::error_code set_no_delay(int fd);
+
 /// Ignores SIGPIPE: a closed peer surfaces as an error_code (EPIPE) instead.
 void ignore_sigpipe();
 

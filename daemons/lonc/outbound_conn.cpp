@@ -26,6 +26,9 @@ void OutboundConn::connect(const asio::ip::address& local, const asio::ip::tcp::
         if (auto kec = link::set_tcp_liveness(s.native_handle(), owner_.config().lonc.keepalive)) {
             spdlog::debug("TCP keepalive options on a link to {}: {}", peer_label_, kec.message());
         }
+        if (auto nec = link::set_no_delay(s.native_handle())) {
+            spdlog::debug("TCP_NODELAY on a link to {}: {}", peer_label_, nec.message());
+        }
         // Bind to our own host's address, so the peer's lond sees who we claim to be and a
         // whole cluster can share one machine on 127.0.0.x addresses.
         s.bind(asio::ip::tcp::endpoint(local, 0), ec);

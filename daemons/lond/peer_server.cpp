@@ -217,6 +217,9 @@ void PeerServer::accept_handoff() {
         if (auto kec = link::set_tcp_liveness(socket.native_handle(), config_.lonc.keepalive)) {
             spdlog::debug("TCP keepalive options: {}", kec.message());
         }
+        if (auto nec = link::set_no_delay(socket.native_handle())) {
+            spdlog::debug("TCP_NODELAY: {}", nec.message());
+        }
         std::string ip = link::remote_ip(socket);
         auto session = std::make_shared<Session>(*this, std::move(socket), ip);
         session->begin(handoff->data);
