@@ -9,36 +9,9 @@
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
+#include "test_handler.hpp"
 
 using namespace it;
-
-namespace {
-
-/// Answers each line with "got:<line>"; a `hold` request waits until the file `release`
-/// exists (bounded), so that it stays in flight as long as the test wants.
-constexpr const char* handler_py = R"PY(
-import os, socket, sys, threading, time
-path, log, release = sys.argv[1], sys.argv[2], sys.argv[3]
-out = open(log, "a", buffering=1)
-srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-srv.bind(path)
-srv.listen(64)
-def serve(c):
-    with c:
-        for raw in c.makefile("rb"):
-            line = raw.rstrip(b"\n").decode()
-            out.write(line + "\n")
-            if line.split(":", 2)[1] == "hold":
-                end = time.monotonic() + 60
-                while not os.path.exists(release) and time.monotonic() < end:
-                    time.sleep(0.02)
-            c.sendall(("got:" + line + "\n").encode())
-while True:
-    c, _ = srv.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-)PY";
-
-} // namespace
 
 TEST_CASE("titles show the weakest mode while a retired plaintext link finishes its request "
           "beside a new ssl link, then ssl",
@@ -46,16 +19,8 @@ TEST_CASE("titles show the weakest mode while a retired plaintext link finishes 
     ClusterOptions o = hosts(2);
     o.lonc.request_timeout = "60s"; // the held request outlasts two certificate issues
     Cluster c(o);
-    const auto sock = c.root() / "handler.sock";
-    const auto log = c.root() / "handler.log";
-    const auto release = c.root() / "release";
-    std::ofstream(c.root() / "handler.py") << handler_py;
-    Process handler({"/usr/bin/python3", (c.root() / "handler.py").string(), sock.string(),
-                     log.string(), release.string()},
-                    c.root() / "handler.out");
-    REQUIRE(wait_until(10s, [&] { return std::filesystem::exists(sock); }));
-    std::ofstream(c.config(1), std::ios::app)
-        << "lond: { handler: " << sock.string() << ", insecure_commands: [ping, echo, hold] }\n";
+    TestHandler h = TestHandler::start(c);
+    std::ofstream(c.config(1), std::ios::app) << h.lond_yaml("insecure_commands: [ping, echo, hold]");
     c.start_all();
     REQUIRE(c.request(0, 1, "ping") == c.id(1));
     const std::string plain = title::lonc_linked(c.id(1), 1, 3, "insecure");
@@ -66,7 +31,7 @@ TEST_CASE("titles show the weakest mode while a retired plaintext link finishes 
     REQUIRE(holder.connected());
     holder.send("hold:1\n");
     REQUIRE(wait_until(10s, [&] {
-        return read_file(log).find(c.id(0) + ":hold:1\n") != std::string::npos;
+        return h.received().find(c.id(0) + ":hold:1\n") != std::string::npos;
     }));
 
     // Both hosts get certificates; each response script reloads its host. The server first:
@@ -86,7 +51,7 @@ TEST_CASE("titles show the weakest mode while a retired plaintext link finishes 
     CHECK(await_title(c.lond_child(1, 0), mixed_lond) == mixed_lond);
 
     // The held request completes on its own link; then only the ssl link is left.
-    std::ofstream(release) << "go\n";
+    h.release_held();
     CHECK(holder.read_line() == std::optional<std::string>("got:" + c.id(0) + ":hold:1"));
     const std::string ssl_lonc = title::lonc_linked(c.id(1), 1, 3, "ssl");
     const std::string ssl_lond = title::lond_child(c.id(0), 1, "ssl");

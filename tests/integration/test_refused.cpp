@@ -2,6 +2,8 @@
 // refused (and logged with its reason and address) and lond keeps serving the real peers.
 
 #include <algorithm>
+#include <memory>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -128,4 +130,33 @@ TEST_CASE("lond: a request line over max_message_bytes closes that connection on
     t.send("1 echo:" + std::string(3000, 'y') + "\n");
     CHECK(t.closed_by_peer());
     CHECK(c.request(0, 1, "ping") == c.id(1));
+}
+
+TEST_CASE("lond answers refused:busy to an address over limits.max_pending_inits_per_address "
+          "connections without an init line, and still serves the others",
+          "[integration][refused_busy]") {
+    ClusterOptions o = hosts(2);
+    o.limits_yaml = "{ handshake_timeout: 10s, max_pending_inits_per_address: 3 }";
+    Cluster c(o);
+    c.start_all();
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    const std::string source = c.stranger_address();
+    std::vector<std::unique_ptr<RawTcpClient>> silent;
+    for (int i = 0; i < 3; ++i) {
+        silent.push_back(std::make_unique<RawTcpClient>(source, c.address(1)));
+        REQUIRE(silent.back()->connected());
+    }
+    // lond has accepted all three (they hold pending slots) once the next one is refused.
+    RawTcpClient over(source, c.address(1));
+    REQUIRE(over.connected());
+    CHECK(over.read_line() == std::optional<std::string>("refused:busy"));
+    CHECK(over.closed_by_peer());
+    // The three waiting ones are not disturbed by that, and the members are still served.
+    for (auto& s : silent) {
+        CHECK_FALSE(s->closed_by_peer(100ms));
+    }
+    CHECK(c.request(0, 1, "echo:still here") == "still here");
+    RawTcpClient member(c.address(0), c.address(1));
+    member.send("init:1:" + c.id(0) + ":" + c.id(1) + ":insecure\n");
+    CHECK(member.read_line() == std::optional<std::string>("ok:insecure"));
 }
