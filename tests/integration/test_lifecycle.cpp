@@ -44,7 +44,7 @@ TEST_CASE("TERM stops parents and children and removes pid files and sockets", "
     CHECK_FALSE(std::filesystem::exists(c.socket(0, 1)));
 }
 
-TEST_CASE("a lonc child killed abnormally is replaced on demand", "[integration]") {
+TEST_CASE("a lonc child killed abnormally is reaped and replaced on demand", "[integration][reap]") {
     Cluster c(hosts(2));
     c.start_all();
     REQUIRE(c.request(0, 1, "ping") == c.id(1));
@@ -52,7 +52,24 @@ TEST_CASE("a lonc child killed abnormally is replaced on demand", "[integration]
     REQUIRE(child > 0);
     ::kill(child, SIGKILL);
     REQUIRE(wait_until(5s, [&] { return !alive(child); }));
+    // Reaped by its parent: no zombie left (a zombie keeps its /proc entry).
+    CHECK(wait_until(5s, [&] { return !std::filesystem::exists("/proc/" + std::to_string(child)); }));
     // The parent restarts it after its backoff (1 s) when a client knocks.
     CHECK(c.request(0, 1, "ping", 10s) == c.id(1));
     CHECK(c.lonc_child(0, 1) != child);
+}
+
+TEST_CASE("a lond child killed abnormally is reaped, and the peer's next link gets a new one",
+          "[integration][reap]") {
+    Cluster c(hosts(2));
+    c.start_all();
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    pid_t child = c.lond_child(1, 0);
+    REQUIRE(child > 0);
+    ::kill(child, SIGKILL);
+    CHECK(wait_until(5s, [&] { return !std::filesystem::exists("/proc/" + std::to_string(child)); }));
+    CHECK(wait_until(15s, [&] { return c.request(0, 1, "ping") == c.id(1); }));
+    pid_t next = c.lond_child(1, 0);
+    CHECK(next > 0);
+    CHECK(next != child);
 }
