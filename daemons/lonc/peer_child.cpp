@@ -230,14 +230,18 @@ void PeerChild::retire_links(proto::RetireScope scope, const std::string& why) {
     }
 }
 
-/// Daily warning before our certificate expires; a peer certificate or our own that has
-/// expired while linked does not stay in use.
+/// Daily warnings before our certificate or the peer's expires, the first as soon as it
+/// applies (for the peer's: once a link is up); a peer certificate or our own that has
+/// expired while linked does not stay in use. Each warning has its own day: one that does not
+/// apply yet must not use up the other's.
 void PeerChild::check_certificates(clock::time_point now) {
     std::time_t wall = std::time(nullptr);
-    bool warn_now = now >= next_expiry_warning_;
-    if (tls_usable_ && warn_now && tls_->days_left(wall) <= config_.tls.expiry_warning_days) {
+    if (tls_usable_ && now >= next_own_expiry_warning_ &&
+        tls_->days_left(wall) <= config_.tls.expiry_warning_days) {
         spdlog::warn("our certificate expires in {} day(s)", tls_->days_left(wall));
+        next_own_expiry_warning_ = now + std::chrono::hours(24);
     }
+    bool warned_peer = false;
     auto conns = conns_;
     for (const auto& c : conns) {
         if (!c->linked() || c->mode() != proto::Mode::ssl) {
@@ -250,12 +254,14 @@ void PeerChild::check_certificates(clock::time_point now) {
             if (proto::close_retired(pool_conn(*c))) {
                 c->close();
             }
-        } else if (warn_now && left < config_.tls.expiry_warning_days * 86400.0) {
+        } else if (!warned_peer && now >= next_peer_expiry_warning_ &&
+                   left < config_.tls.expiry_warning_days * 86400.0) {
             spdlog::warn("{}'s certificate expires in {} day(s)", peer_, static_cast<long>(left / 86400));
+            warned_peer = true; // one line for the pool, not one per link
         }
     }
-    if (warn_now) {
-        next_expiry_warning_ = now + std::chrono::hours(24);
+    if (warned_peer) {
+        next_peer_expiry_warning_ = now + std::chrono::hours(24);
     }
 }
 

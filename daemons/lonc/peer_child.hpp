@@ -173,7 +173,8 @@ private:
     link::RosterKeeper roster_; ///< the CA's list of hosts with certificates (reloaded with tls_)
     std::uint64_t tls_generation_ = 0;
     bool peer_revoked_ = false; ///< the peer showed a certificate our CRL lists
-    clock::time_point next_expiry_warning_{};
+    clock::time_point next_own_expiry_warning_{};
+    clock::time_point next_peer_expiry_warning_{};
     clock::time_point next_upgrade_{};
     clock::time_point next_flush_{};
     Spool spool_;

@@ -924,7 +924,7 @@ std::filesystem::path Cluster::ca_dir(const std::string& ca) const {
     return tmp_.path() / ca;
 }
 
-void Cluster::issue_certificate(int i, const std::string& ca) {
+void Cluster::issue_certificate(int i, const std::string& ca, int days) {
     auto scripts = scripts_dir();
     auto check = [](const RunResult& r, const std::string& what) {
         if (r.code != 0) {
@@ -942,10 +942,15 @@ void Cluster::issue_certificate(int i, const std::string& ca) {
           "request_ssl_key.sh");
     auto out = tmp_.path() / ("responses-" + ca);
     std::filesystem::create_directories(out);
-    check(run({"/bin/bash", (scripts / "sign-response").string(), "--ca-dir", ca_dir(ca).string(),
-               "--hosts", (tmp_.path() / "hosts.yaml").string(), "--out-dir", out.string(),
-               (dir(i) / "certs" / "lonhost.csr").string()}),
-          "sign-response");
+    std::vector<std::string> sign = {"/bin/bash", (scripts / "sign-response").string(),
+                                     "--ca-dir", ca_dir(ca).string(),
+                                     "--hosts", (tmp_.path() / "hosts.yaml").string(),
+                                     "--out-dir", out.string()};
+    if (days > 0) {
+        sign.insert(sign.end(), {"--days", std::to_string(days)});
+    }
+    sign.push_back((dir(i) / "certs" / "lonhost.csr").string());
+    check(run(sign), "sign-response");
     check(run({"/bin/bash", (out / (id(i) + ".response.sh")).string(), "--config",
                config(i).string()}),
           "response script");

@@ -291,8 +291,9 @@ class Cluster {
     /// host `i` made the admin's way: request_ssl_key.sh on the host, sign-response on the CA,
     /// then the response script run on the host (which reloads its running daemons).
     /// `ca` names a CA folder under the cluster's temp dir (another name: another CA).
+    /// `days`: the certificate's validity (0: sign-response's default).
     /// Throws with the scripts' output when a step fails.
-    void issue_certificate(int i, const std::string& ca = "ca");
+    void issue_certificate(int i, const std::string& ca = "ca", int days = 0);
     [[nodiscard]] std::filesystem::path ca_dir(const std::string& ca = "ca") const;
     [[nodiscard]] std::filesystem::path root() const { return tmp_.path(); }
     /// HUP both daemons of host i (loncontrol reload).
