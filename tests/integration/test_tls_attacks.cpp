@@ -60,12 +60,19 @@ TEST_CASE("tls attacks: forged and wrong certificates are refused", "[integratio
     // The cluster CA, the right id, but expired.
     forge_certificate(t.c.ca_dir(), t.forged, "expired", t.c.id(0), "20200101000000Z",
                       "20210101000000Z");
+    // The cluster CA, but the name in the certificate and the one in its SAN disagree.
+    forge_certificate(t.c.ca_dir(), t.forged, "san_other", t.c.id(0), "20240101000000Z",
+                      "20991231000000Z", "intruder");
+    forge_certificate(t.c.ca_dir(), t.forged, "cn_other", "intruder", "20240101000000Z",
+                      "20991231000000Z", t.c.id(0));
     // Each forgery is refused for its own reason: the server ends the connection after the
     // handshake (TLS 1.3 sends its verdict on the client certificate then) and logs why.
     const std::pair<const char*, std::string> forgeries[] = {
         {"rogue", "unable to get local issuer certificate"},
         {"otherid", "peer certificate is for '" + t.c.id(1) + "', expected '" + t.c.id(0) + "'"},
         {"expired", "certificate has expired"},
+        {"san_other", "peer certificate lacks subjectAltName URI:lonhost:" + t.c.id(0)},
+        {"cn_other", "peer certificate is for 'intruder', expected '" + t.c.id(0) + "'"},
     };
     for (const auto& [name, reason] : forgeries) {
         INFO(name);

@@ -113,7 +113,7 @@ void make_rogue_ca(const std::filesystem::path& dir) {
 
 void forge_certificate(const std::filesystem::path& ca_dir, const std::filesystem::path& dir,
                        const std::string& name, const std::string& cn, const std::string& start,
-                       const std::string& end) {
+                       const std::string& end, const std::string& san) {
     std::filesystem::create_directories(dir);
     auto work = dir / (name + ".ca");
     std::filesystem::create_directories(work);
@@ -129,7 +129,8 @@ void forge_certificate(const std::filesystem::path& ca_dir, const std::filesyste
                                    << "[ leaf ]\nbasicConstraints = CA:FALSE\n"
                                    << "keyUsage = digitalSignature,keyEncipherment\n"
                                    << "extendedKeyUsage = serverAuth,clientAuth\n"
-                                   << "subjectAltName = URI:lonhost:" << cn << "\n";
+                                   << "subjectAltName = URI:lonhost:" << (san.empty() ? cn : san)
+                                   << "\n";
     std::string d = dir.string();
     std::string w = work.string();
     sh("cd '" + d + "' && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '" +

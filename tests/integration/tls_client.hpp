@@ -21,12 +21,13 @@ struct TlsAttempt {
 };
 std::string tls_attempt(const TlsAttempt& a);
 
-/// Makes a key and a certificate with subject CN=`cn` and SAN URI:lonhost:`cn`, signed by
-/// the CA in `ca_dir` (ca.pem, ca.key), valid from `start` to `end` (openssl ca date format
-/// YYYYMMDDHHMMSSZ). Written to dir/<name>.pem and dir/<name>.key. Throws on failure.
+/// Makes a key and a certificate with subject CN=`cn` and SAN URI:lonhost:`san` (`cn` when
+/// empty), signed by the CA in `ca_dir` (ca.pem, ca.key), valid from `start` to `end`
+/// (openssl ca date format YYYYMMDDHHMMSSZ). Written to dir/<name>.pem and dir/<name>.key.
+/// Throws on failure.
 void forge_certificate(const std::filesystem::path& ca_dir, const std::filesystem::path& dir,
                        const std::string& name, const std::string& cn, const std::string& start,
-                       const std::string& end);
+                       const std::string& end, const std::string& san = "");
 
 /// A throw-away CA of our own (ca.pem, ca.key in `dir`), unrelated to the cluster's.
 void make_rogue_ca(const std::filesystem::path& dir);
