@@ -208,3 +208,20 @@ TEST_CASE("tls: a reload with a broken key keeps the old credentials", "[integra
     CHECK(c.request(0, 1, "ping") == c.id(1));
     CHECK(wait_until(5s, [&] { return title_is(c.lonc_child(0, 1), linked_title(c, 1, 3, "ssl")); }));
 }
+
+TEST_CASE("tls: lonc.allow_insecure false and no certificate: no connection at all, requests "
+          "get con_lost",
+          "[integration][tls][lonc_no_insecure]") {
+    ClusterOptions o = hosts(2);
+    o.lonc_yaml = "{ retries: 3, backoff_initial: 100ms, backoff_max: 1s, stable_after: 1s, "
+                  "idle_timeout: 30s, request_timeout: 5s, keepalive: 30s, max_connections: 3, "
+                  "allow_insecure: false }";
+    Cluster c(o);
+    c.start_all();
+    // Host 1 would serve plaintext; host 0 may not speak it and has nothing else.
+    CHECK(c.request(0, 1, "ping") == "con_lost");
+    CHECK(c.request(0, 1, "echo:x") == "con_lost");
+    // The peer never saw a connection from host 0 (no lond child, nothing in its log).
+    CHECK(c.lond_child(1, 0) <= 0);
+    CHECK_FALSE(file_has_line_with(c.log_file(1, "lond"), {"link from " + c.id(0)}));
+}
