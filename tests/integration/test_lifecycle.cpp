@@ -1,6 +1,9 @@
-// Daemon lifecycle: single instance, clean TERM, a crashed child replaced.
+// Daemon lifecycle: single instance, clean TERM, a crashed child replaced and reaped, a
+// crash loop slowed by the restart backoff.
 
 #include <csignal>
+#include <set>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -72,4 +75,36 @@ TEST_CASE("a lond child killed abnormally is reaped, and the peer's next link ge
     pid_t next = c.lond_child(1, 0);
     CHECK(next > 0);
     CHECK(next != child);
+}
+
+TEST_CASE("a lonc child that keeps dying is restarted with a growing backoff, not in a loop, "
+          "and its spool is still delivered once it stays up",
+          "[integration][crash_loop]") {
+    Cluster c(hosts(2));
+    c.start_all();
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    c.stop_lond(1);
+    // A spooled durable request: the parent restarts the child by itself while it waits.
+    REQUIRE(c.request(0, 1, "lonc:critical:echo:kept") == "con_delayed");
+
+    // Kill every child the parent starts, for 12 s.
+    std::set<pid_t> killed;
+    const auto end = std::chrono::steady_clock::now() + 12s;
+    while (std::chrono::steady_clock::now() < end) {
+        pid_t child = c.lonc_child(0, 1);
+        if (child > 0 && killed.insert(child).second) {
+            ::kill(child, SIGKILL);
+        }
+        std::this_thread::sleep_for(20ms); // polling interval, not a wait for an event
+    }
+    // Backoff 1 s doubling: starts at about 0, 1, 3, 7 s (and 15 s, after the window); a
+    // restart loop would have made dozens.
+    INFO(killed.size() << " children killed");
+    CHECK(killed.size() >= 3);
+    CHECK(killed.size() <= 6);
+
+    // Left alone, a child comes back (after the current backoff) and delivers the spool.
+    c.start_lond(1);
+    const auto spool = c.dir(0) / "spool" / c.id(1);
+    CHECK(wait_until(40s, [&] { return std::filesystem::is_empty(spool); }));
 }
