@@ -2,8 +2,9 @@
 # Host-table cost (issue 9 §7): what a link costs with a small and a large hosts table.
 # For each table size, starts a fresh 2-host cluster (insecure, private loopback addresses)
 # whose table also lists size-2 hosts that run nothing (unused 127.x addresses, so nothing
-# goes to DNS), times the first `ping` over the fresh link (local connect to reply, which
-# includes starting the lonc child, connecting, and starting the lond child), then reads
+# goes to DNS), waits until both parents have started (their titles are set), times the
+# first `ping` over the fresh link (local connect to reply, which includes starting the lonc
+# child, connecting, and starting the lond child), then reads
 # Private_Clean+Private_Dirty from /proc/<pid>/smaps_rollup of both parents and of the lonc
 # child (host A, peer B) and the lond child (host B, peer A). Bounded; stops what it started,
 # by pid.
@@ -102,7 +103,13 @@ EOT
             sleep 0.05
         done
         [ -S "$sock" ] || { echo "host-table-cost: cluster did not start" >&2; cat "$dir"/*.err >&2; exit 1; }
-        sleep 0.5 # let both parents finish starting (socket binding) before timing
+        # Time the link, not the parents' own start (binding 2,000 sockets takes a while):
+        # wait until lonc A and lond B have set their titles, the last step of their start.
+        for _ in $(seq 600); do
+            tr '\0' ' ' < "/proc/${pids[1]}/cmdline" | grep -q '^lonc: parent' &&
+                tr '\0' ' ' < "/proc/${pids[2]}/cmdline" | grep -q '^lond: parent' && break
+            sleep 0.05
+        done
         read -r ms reply < <(first_ping "$sock")
         [ "$reply" = benchb ] || { echo "host-table-cost: ping answered '$reply'" >&2; exit 1; }
         # pids: lond a, lonc a, lond b, lonc b
