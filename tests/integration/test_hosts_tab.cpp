@@ -165,3 +165,31 @@ TEST_CASE("hosts_tab: a malformed line is refused at start and on HUP, naming fi
     CHECK(c.request(0, 1, "ping") == c.id(1));
     CHECK(c.request(1, 0, "ping") == c.id(0));
 }
+
+TEST_CASE("hosts_tab: with hosts.yaml too, HUP to lond alone stops the child of a removed peer "
+          "and closes its links",
+          "[integration][hosts_tab]") {
+    Cluster c(hosts(3));
+    // Host 0 gets a table of its own; hosts 1 and 2 keep the cluster's.
+    auto mine = c.root() / "hosts0.yaml";
+    write_table(mine, read_file(c.root() / "hosts.yaml"));
+    std::string text = read_file(c.config(0));
+    std::string shared = (c.root() / "hosts.yaml").string();
+    text.replace(text.find(shared), shared.size(), mine.string());
+    std::ofstream(c.config(0)) << text;
+    c.start_all();
+    REQUIRE(c.request(1, 0, "ping") == c.id(0));
+    pid_t lond_child = c.lond_child(0, 1);
+    REQUIRE(lond_child > 0);
+    // Host 1's line removed (each entry of the generated table is one line).
+    std::string table = read_file(mine);
+    auto at = table.find("id: " + c.id(1) + ",");
+    REQUIRE(at != std::string::npos);
+    auto bol = table.rfind('\n', at) + 1;
+    table.erase(bol, table.find('\n', at) + 1 - bol);
+    write_table(mine, table);
+    ::kill(c.lond_pid(0), SIGHUP);
+    CHECK(wait_until(5s, [&] { return !alive(lond_child); }));
+    CHECK(c.request(1, 0, "ping") == "con_lost");
+    CHECK(c.request(2, 0, "ping") == c.id(0)); // the others are served as before
+}
