@@ -3,7 +3,10 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include "config.hpp"
+#include "hosts_tab.hpp"
 #include "yaml_reader.hpp"
 
 namespace lon {
@@ -86,7 +89,56 @@ HostTable load_host_table(const std::filesystem::path& file) {
     return load_host_table(file, read_config_text(std::filesystem::absolute(file).lexically_normal()));
 }
 
+bool is_hosts_tab(const std::filesystem::path& file) {
+    return file.extension() == ".tab";
+}
+
+namespace {
+
+HostTable load_hosts_tab(const std::filesystem::path& file, const std::string& text) {
+    std::vector<int> lines;
+    std::vector<Host> hosts = parse_hosts_tab(file, text, &lines);
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+        Host& h = hosts[i];
+        h.resolved = resolve_address(h.address);
+        if (h.resolved.empty()) {
+            h.resolve_error = file.string() + ":" + std::to_string(lines[i]) +
+                              ": name: cannot resolve " + h.address;
+        }
+    }
+    return HostTable(std::move(hosts));
+}
+
+} // namespace
+
+std::string render_host_table(const std::filesystem::path& file,
+                              const std::vector<const Host*>& hosts) {
+    if (is_hosts_tab(file)) {
+        return render_hosts_tab(hosts);
+    }
+    YAML::Emitter out;
+    out << YAML::BeginMap << YAML::Key << "hosts" << YAML::Value << YAML::BeginSeq;
+    for (const Host* h : hosts) {
+        out << YAML::Flow << YAML::BeginMap;
+        out << YAML::Key << "id" << YAML::Value << h->id;
+        out << YAML::Key << "address" << YAML::Value << YAML::DoubleQuoted << h->address;
+        out << YAML::Key << "port" << YAML::Value << h->port;
+        if (!h->domain.empty()) {
+            out << YAML::Key << "domain" << YAML::Value << YAML::DoubleQuoted << h->domain;
+        }
+        if (!h->role.empty()) {
+            out << YAML::Key << "role" << YAML::Value << YAML::DoubleQuoted << h->role;
+        }
+        out << YAML::EndMap;
+    }
+    out << YAML::EndSeq << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
+}
+
 HostTable load_host_table(const std::filesystem::path& file, const std::string& text) {
+    if (is_hosts_tab(file)) {
+        return load_hosts_tab(file, text);
+    }
     YamlReader r(file, text);
     r.check_map(r.root(), "", {"hosts"});
     const YAML::Node& list = r.root()["hosts"];

@@ -8,7 +8,7 @@
 
 namespace lon {
 
-/// One server of the cluster, as listed in hosts.yaml.
+/// One server of the cluster, as listed in hosts.yaml or a LON-CAPA hosts.tab.
 struct Host {
     std::string id;           ///< lonHostID: [A-Za-z0-9_-]{1,64}
     std::string address;      ///< IP literal or DNS name, as written
@@ -44,13 +44,25 @@ private:
 /// does not resolve (now).
 [[nodiscard]] std::vector<std::string> resolve_address(const std::string& name);
 
-/// Loads the hosts table; resolves each address (getaddrinfo, once). Throws ConfigError with
-/// file, line and key for duplicates, bad ids, bad ports, unknown keys. A name that does not
+/// Whether `file` is a LON-CAPA hosts.tab (its name ends in ".tab", see hosts_tab.hpp) rather
+/// than hosts.yaml.
+[[nodiscard]] bool is_hosts_tab(const std::filesystem::path& file);
+
+/// Loads the hosts table, hosts.yaml or (by the ".tab" suffix) a LON-CAPA hosts.tab; resolves
+/// each address (getaddrinfo, once). Throws ConfigError with file, line and key for
+/// duplicates, bad ids, bad ports, unknown keys, malformed lines. A name that does not
 /// resolve is not an error here (a DNS outage must not stop a start or a reload): that host
 /// gets an empty `resolved` and its `resolve_error` (load_config requires this host's own
 /// entry to resolve).
 [[nodiscard]] HostTable load_host_table(const std::filesystem::path& file);
 /// The same from `text`, the contents of `file` read earlier (`file` is not read).
 [[nodiscard]] HostTable load_host_table(const std::filesystem::path& file, const std::string& text);
+
+/// A hosts table text in `file`'s format (YAML, or hosts.tab by the suffix) holding only
+/// `hosts`, which load_host_table reads back to the same ids, addresses, ports, domains and
+/// roles. A parent hands each child a table of just the two hosts that child needs (its own
+/// and its peer), so that a link's cost does not grow with the table (issue 9 §7).
+[[nodiscard]] std::string render_host_table(const std::filesystem::path& file,
+                                            const std::vector<const Host*>& hosts);
 
 } // namespace lon

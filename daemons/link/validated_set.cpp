@@ -1,8 +1,9 @@
 #include "validated_set.hpp"
 
-#include <stdexcept>
+#include <malloc.h>
 
-#include <spdlog/spdlog.h>
+#include <stdexcept>
+#include <vector>
 
 #include "sealed_memfd.hpp"
 
@@ -13,6 +14,10 @@ ValidatedSet read_config_set(const std::filesystem::path& config_file) {
     set.config = load_config(config_file, &set.bundle.config);
     set.bundle.config_file = set.config.file;
     return set;
+}
+
+void return_freed_heap() {
+    ::malloc_trim(0);
 }
 
 std::string read_credentials(ValidatedSet& set) {
@@ -40,15 +45,28 @@ UniqueFd seal_bundle(const Bundle& bundle, std::error_code& ec) {
     return make_sealed_memfd("lonlink-bundle", serialize_bundle(bundle), ec);
 }
 
-bool adopt_bundle_for_children(const Bundle& bundle, UniqueFd& held) {
-    std::error_code ec;
-    UniqueFd fd = seal_bundle(bundle, ec);
-    if (!fd) {
-        spdlog::error("cannot seal the configuration for the children: {}", ec.message());
-        return false;
+Bundle bundle_for_peer(const Bundle& full, const Config& config, std::string_view peer) {
+    Bundle b;
+    b.config_file = full.config_file;
+    b.config.config_text = full.config.config_text;
+    b.tls = full.tls;
+    std::vector<const Host*> hosts{&config.self()};
+    if (const Host* p = config.hosts.find(peer); p != nullptr && p->id != config.host_id) {
+        hosts.push_back(p);
     }
-    held = std::move(fd);
-    return true;
+    b.config.hosts_text = render_host_table(config.hosts_file, hosts);
+    return b;
+}
+
+UniqueFd seal_bundle_for_peer(const Bundle& full, const Config& config, std::string_view peer,
+                              std::error_code& ec) {
+    return seal_bundle(bundle_for_peer(full, config, peer), ec);
+}
+
+Bundle keep_for_children(Bundle bundle) {
+    bundle.config.hosts_text.clear();
+    bundle.config.hosts_text.shrink_to_fit();
+    return bundle;
 }
 
 Bundle read_bundle(int fd) {

@@ -34,10 +34,11 @@ int run_parent(lon::link::ValidatedSet& set, const lon::link::DaemonArgs& args) 
         pid_file.rewrite();
     }
     asio::io_context io{1};
-    lon::lonc::Parent parent(io, set, std::move(sockets), args.foreground);
+    std::string ready = fmt::format("lonc {} for {} ready, sockets in {}", LONLINK_VERSION,
+                                    cfg.host_id, cfg.paths.socket_dir.string());
+    lon::lonc::Parent parent(io, set, std::move(sockets), args.foreground); // takes `set` over
     parent.start();
-    spdlog::info("lonc {} for {} ready, sockets in {}", LONLINK_VERSION, cfg.host_id,
-                 cfg.paths.socket_dir.string());
+    spdlog::info("{}", ready);
     if (daemon) {
         daemon->ready();
     }

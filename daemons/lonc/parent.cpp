@@ -75,19 +75,24 @@ std::map<std::string, UniqueFd> bind_peer_sockets(const Config& config) {
 
 Parent::Parent(asio::io_context& io, link::ValidatedSet& set,
                std::map<std::string, UniqueFd> sockets, bool foreground)
-    : io_(io), config_(set.config), foreground_(foreground), signals_(io),
-      reaper_(io, [this](pid_t pid, int status) { on_child_exit(pid, status); }),
+    : io_(io), config_(std::move(set.config)),
+      bundle_(link::keep_for_children(std::move(set.bundle))), foreground_(foreground),
+      signals_(io), reaper_(io, [this](pid_t pid, int status) { on_child_exit(pid, status); }),
       kill_timer_(io) {
-    if (!adopt_bundle(set.bundle)) {
-        throw std::runtime_error("cannot keep the configuration for the children");
-    }
     for (auto& [peer, fd] : sockets) {
         add_slot(peer, std::move(fd));
     }
+    link::return_freed_heap(); // what parsing the hosts table took (validated_set.hpp)
 }
 
-bool Parent::adopt_bundle(const Bundle& bundle) {
-    return link::adopt_bundle_for_children(bundle, bundle_fd_);
+UniqueFd Parent::seal_for(const std::string& peer) const {
+    std::error_code ec;
+    UniqueFd fd = link::seal_bundle_for_peer(bundle_, config_, peer, ec);
+    if (!fd) {
+        spdlog::error("cannot seal the configuration for the lonc child for {}: {}", peer,
+                      ec.message());
+    }
+    return fd;
 }
 
 Parent::~Parent() = default;
@@ -130,12 +135,13 @@ void Parent::spawn(Slot& slot) {
     }
     int sv[2];
     pid_t pid = -1;
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0) {
+    UniqueFd bundle = seal_for(slot.peer);
+    if (bundle && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0) {
         slot.channel.reset(sv[0]);
         UniqueFd theirs(sv[1]);
         pid = link::spawn_self(args, {{slot.acceptor.native_handle(), 3},
                                       {theirs.get(), 4},
-                                      {bundle_fd_.get(), 5}});
+                                      {bundle.get(), 5}});
     }
     if (pid < 0) {
         slot.channel.reset();
@@ -257,9 +263,7 @@ void Parent::reload() {
                       error);
         return;
     }
-    if (!adopt_bundle(set.bundle)) {
-        return;
-    }
+    bundle_ = link::keep_for_children(std::move(set.bundle));
     Config fresh = std::move(set.config);
     // Peers that joined get a socket; peers that left lose theirs once their child is gone.
     for (const Host& h : fresh.hosts.hosts()) {
@@ -298,7 +302,11 @@ void Parent::reload() {
     // Running children take the new set from their channel (a child never reads the disk).
     for (auto& [peer, slot] : slots_) {
         if (slot->pid > 0 && slot->channel) {
-            if (auto ec = link::send_fd(slot->channel.get(), bundle_fd_.get(), link::bundle_packet)) {
+            UniqueFd bundle = seal_for(peer);
+            if (!bundle) {
+                continue;
+            }
+            if (auto ec = link::send_fd(slot->channel.get(), bundle.get(), link::bundle_packet)) {
                 spdlog::warn("cannot hand the new configuration to the lonc child for {}: {}",
                              peer, ec.message());
             }
@@ -306,6 +314,7 @@ void Parent::reload() {
     }
     spdlog::info("reloaded {}", config_.file.string());
     update_title();
+    link::return_freed_heap();
 }
 
 void Parent::shutdown() {

@@ -9,7 +9,8 @@
 // every child and forwards USR1 to them. It reads config and credentials from disk (start,
 // HUP) and hands each child the set it validated: a sealed memfd at exec (--bundle), the
 // same over the child's control channel (--channel, SOCK_SEQPACKET) after each accepted HUP;
-// a refused HUP changes nothing anywhere.
+// a refused HUP changes nothing anywhere. Each child's set holds only its own host and its
+// peer of the hosts table (link::bundle_for_peer), sealed for it when it is sent.
 // Title: "lonc: parent <own-id> links: <children>".
 
 #include <map>
@@ -27,6 +28,7 @@ namespace lon::lonc {
 
 class Parent final {
 public:
+    /// Takes `set`'s config and bundle over (moved: one copy of the hosts table).
     Parent(asio::io_context& io, link::ValidatedSet& set, std::map<std::string, UniqueFd> sockets,
            bool foreground);
     Parent(const Parent&) = delete;
@@ -49,12 +51,14 @@ private:
     void forward(int sig);
     /// Whether <spool_dir>/<peer> holds a durable request (then a child is started for it).
     [[nodiscard]] bool spool_pending(const std::string& peer) const;
-    /// Seals `bundle` as the one children get from now on; false (logged) if it cannot.
-    bool adopt_bundle(const Bundle& bundle);
+    /// A sealed memfd with the set for `peer`'s child (validated_set.hpp bundle_for_peer);
+    /// invalid (logged) if it cannot be made.
+    [[nodiscard]] UniqueFd seal_for(const std::string& peer) const;
 
     asio::io_context& io_;
     Config config_;
-    UniqueFd bundle_fd_; ///< sealed memfd: the set validated last (validated_set.hpp)
+    /// The set validated last, less its hosts table text (link::keep_for_children).
+    Bundle bundle_;
     bool foreground_;
     asio::signal_set signals_;
     link::Reaper reaper_;

@@ -934,6 +934,7 @@ std::string PeerChild::status_json() const {
            ",\"roster_error\":" + (roster_.error().empty() ? "null" : json_string(roster_.error())) +
            ",\"own_cert_days_left\":" + (tls_usable_ ? std::to_string(tls_->days_left(wall)) : "null") +
            ",\"peer_subject\":" + peer_subject + ",\"peer_cert_days_left\":" + peer_days +
+           ",\"table_hosts\":" + std::to_string(config_.hosts.hosts().size()) +
            ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(wall) + "}";
 }
 

@@ -121,7 +121,9 @@ bool out_of_descriptors(const std::error_code& ec) {
 
 Listener::Listener(asio::io_context& io, link::ValidatedSet& set, UniqueFd listen_fd,
                    bool foreground)
-    : io_(io), config_(set.config), foreground_(foreground), acceptor_(io),
+    : io_(io), config_(std::move(set.config)),
+      bundle_(link::keep_for_children(std::move(set.bundle))), foreground_(foreground),
+      acceptor_(io),
       signals_(io), reaper_(io, [this](pid_t pid, int status) { on_child_exit(pid, status); }),
       kill_timer_(io), accept_timer_(io),
       counters_{"refused_version", "refused_wrong_server", "refused_unknown_host",
@@ -129,18 +131,22 @@ Listener::Listener(asio::io_context& io, link::ValidatedSet& set, UniqueFd liste
                 "pending_evicted", "pending_over_address_cap", "pending_timeout",
                 "accept_errors", "handoff_failed", "resolve_failed"},
       status_writer_(io, std::chrono::seconds(1), [this] { write_status(); }), resolver_(io) {
-    if (!adopt_bundle(set.bundle)) {
-        throw std::runtime_error("cannot keep the configuration for the children");
-    }
     auto ip = asio::ip::make_address(config_.listen_address);
     acceptor_.assign(ip.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
                      listen_fd.release());
+    link::return_freed_heap(); // what parsing the hosts table took (validated_set.hpp)
 }
 
 Listener::~Listener() = default;
 
-bool Listener::adopt_bundle(const Bundle& bundle) {
-    return link::adopt_bundle_for_children(bundle, bundle_fd_);
+UniqueFd Listener::seal_for(const std::string& peer) const {
+    std::error_code ec;
+    UniqueFd fd = link::seal_bundle_for_peer(bundle_, config_, peer, ec);
+    if (!fd) {
+        spdlog::error("cannot seal the configuration for the lond child for {}: {}", peer,
+                      ec.message());
+    }
+    return fd;
 }
 
 void Listener::start() {
@@ -428,6 +434,10 @@ void Listener::hand_off(const std::string& peer, asio::ip::tcp::socket& socket,
 }
 
 Listener::Child* Listener::spawn_child(const std::string& peer) {
+    UniqueFd bundle = seal_for(peer);
+    if (!bundle) {
+        return nullptr;
+    }
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         spdlog::error("socketpair: {}", std::strerror(errno));
@@ -440,7 +450,7 @@ Listener::Child* Listener::spawn_child(const std::string& peer) {
     if (foreground_) {
         args.emplace_back("--foreground");
     }
-    pid_t pid = link::spawn_self(args, {{theirs.get(), 3}, {bundle_fd_.get(), 4}});
+    pid_t pid = link::spawn_self(args, {{theirs.get(), 3}, {bundle.get(), 4}});
     if (pid < 0) {
         spdlog::error("cannot start lond child for {}: {}", peer, std::strerror(errno));
         return nullptr;
@@ -484,10 +494,8 @@ void Listener::handle_signals() {
             shutdown();
             return;
         case SIGHUP:
-            reload(false);
-            break;
         case SIGUSR2:
-            reload(true);
+            reload();
             break;
         default: // USR1: children write their status files
             for (auto& [peer, child] : children_) {
@@ -499,8 +507,11 @@ void Listener::handle_signals() {
     });
 }
 
-void Listener::reload(bool prune) {
-    // Config, hosts table and credentials are one set: any of them bad, none is taken.
+void Listener::reload() {
+    // Config, hosts table and credentials are one set: any of them bad, none is taken. HUP
+    // and USR2 (LON-CAPA's "reload the hosts table") do the same: a new peer is served from
+    // its first connection, and the child of a peer that left the table is stopped (as
+    // LON-CAPA's lond does on USR2), which closes its links.
     link::ValidatedSet set;
     std::string error;
     try {
@@ -514,9 +525,7 @@ void Listener::reload(bool prune) {
                       error);
         return;
     }
-    if (!adopt_bundle(set.bundle)) {
-        return;
-    }
+    bundle_ = link::keep_for_children(std::move(set.bundle));
     Config fresh = std::move(set.config);
     if (fresh.listen_address != config_.listen_address ||
         fresh.listen_port != config_.listen_port) {
@@ -531,18 +540,23 @@ void Listener::reload(bool prune) {
     link::log_credentials(set.tls);
     spdlog::info("reloaded {}", config_.file.string());
     for (auto& [peer, child] : children_) {
-        bool gone = config_.hosts.find(peer) == nullptr;
-        if (prune && gone) {
+        if (config_.hosts.find(peer) == nullptr) {
             spdlog::info("dropping {}: no longer in the hosts table", peer);
             ::kill(child.pid, SIGTERM);
-        } else if (auto ec = link::send_fd(child.channel.get(), bundle_fd_.get(),
-                                           link::bundle_packet)) {
+            continue;
+        }
+        UniqueFd bundle = seal_for(peer);
+        if (!bundle) {
+            continue;
+        }
+        if (auto ec = link::send_fd(child.channel.get(), bundle.get(), link::bundle_packet)) {
             // Its channel is full (it is not keeping up) or it is gone: a new child gets the
             // new set at exec.
             spdlog::warn("cannot hand the new configuration to the lond child for {}: {}", peer,
                          ec.message());
         }
     }
+    link::return_freed_heap();
 }
 
 void Listener::shutdown() {

@@ -12,7 +12,9 @@
 // is refused). Status file run_dir/lond.json (role "lond-parent", counters).
 // It reads config and credentials from disk (start, HUP) and hands each child the set it
 // validated: a sealed memfd at exec (--bundle), the same over the child's channel after each
-// accepted HUP; a refused HUP changes nothing anywhere (validated_set.hpp).
+// accepted HUP; a refused HUP changes nothing anywhere (validated_set.hpp). Each child's set
+// holds only its own host and its peer of the hosts table (link::bundle_for_peer). A HUP or
+// USR2 that takes a table without a peer stops that peer's child (its links close).
 
 #include <list>
 #include <map>
@@ -89,15 +91,16 @@ private:
                   const std::string& bytes);
     Child* spawn_child(const std::string& peer);
     void on_child_exit(pid_t pid, int status);
-    void reload(bool prune);
-    /// Seals `bundle` as the one children get from now on; false (logged) if it cannot.
-    bool adopt_bundle(const Bundle& bundle);
+    /// HUP and USR2: config, hosts table and credentials again (see listener.cpp).
+    void reload();
+    /// A sealed memfd with the set for `peer`'s child; invalid (logged) if it cannot be made.
+    [[nodiscard]] UniqueFd seal_for(const std::string& peer) const;
     void shutdown();
     void update_title();
 
     asio::io_context& io_;
     Config config_;
-    UniqueFd bundle_fd_; ///< sealed memfd: the set validated last
+    Bundle bundle_; ///< the set validated last, less its hosts text (link::keep_for_children)
     bool foreground_;
     asio::ip::tcp::acceptor acceptor_;
     asio::signal_set signals_;

@@ -21,7 +21,8 @@ constexpr const char* usage =
     "  Listens for lonlink peers (TCP 5663 by default) and serves their requests.\n"
     "  --config FILE   configuration (default $LONLINK_CONFIG or /etc/lonlink/lonlink.yaml)\n"
     "  --foreground    stay attached to the terminal and log to stderr as well\n"
-    "  Signals: TERM/INT stop, HUP reload, USR1 write status, USR2 drop removed peers.\n"
+    "  Signals: TERM/INT stop, HUP reload, USR1 write status, USR2 reload (as HUP).\n"
+    "  After a reload, the child of a peer no longer in the hosts table is stopped.\n"
     "  Exit status: 0 ok, 2 usage or configuration error, 3 other startup error.\n";
 
 int run_parent(lon::link::ValidatedSet& set, const lon::link::DaemonArgs& args) {
@@ -35,10 +36,11 @@ int run_parent(lon::link::ValidatedSet& set, const lon::link::DaemonArgs& args) 
         pid_file.rewrite();
     }
     asio::io_context io{1};
-    lon::lond::Listener listener(io, set, std::move(listen_fd), args.foreground);
+    std::string ready = fmt::format("lond {} for {} listening on {}:{}", LONLINK_VERSION,
+                                    cfg.host_id, cfg.listen_address, cfg.listen_port);
+    lon::lond::Listener listener(io, set, std::move(listen_fd), args.foreground); // takes `set`
     listener.start();
-    spdlog::info("lond {} for {} listening on {}:{}", LONLINK_VERSION, cfg.host_id,
-                 cfg.listen_address, cfg.listen_port);
+    spdlog::info("{}", ready);
     if (daemon) {
         daemon->ready();
     }

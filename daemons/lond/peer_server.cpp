@@ -110,6 +110,12 @@ void PeerServer::drop_plaintext_if_listed() {
 
 void PeerServer::apply_bundle(Bundle bundle) {
     link::ValidatedSet set = link::load_bundle(std::move(bundle));
+    if (set.config.hosts.find(peer_) == nullptr) {
+        // The parent stops us too; a table without our peer leaves nothing to serve.
+        spdlog::info("{} left the hosts table; stopping", peer_);
+        shutdown();
+        return;
+    }
     config_ = std::move(set.config);
     handlers_.set_limits(config_.lond.max_handler_requests, config_.lond.max_handler_queue);
     tls_ = std::move(set.tls.credentials);
@@ -166,6 +172,9 @@ void PeerServer::accept_handoff() {
             } catch (const std::exception& e) {
                 spdlog::error("configuration from the parent unusable, keeping ours: {}",
                               e.what());
+            }
+            if (stopping_) {
+                return; // our peer left the hosts table
             }
             continue;
         }
@@ -364,6 +373,7 @@ void PeerServer::publish() {
                        (n > 0 ? "linked" : "idle") + "\",\"connections\":" + std::to_string(n) +
                        ",\"mode\":" + (n > 0 ? json_string(mode) : "null") +
                        ",\"on_roster\":" + (peer_on_roster() ? "true" : "false") +
+                       ",\"table_hosts\":" + std::to_string(config_.hosts.hosts().size()) +
                        ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
     if (!write_file_atomic(status_path(config_, peer_), json)) {
         spdlog::warn("cannot write {}: {}", status_path(config_, peer_).string(),

@@ -189,11 +189,17 @@ lonconf_path() {
 # lonconf_host_ids HOSTS_FILE — print the id of every host in a hosts.yaml, one per line, in order.
 # Understands "hosts:" as a block list of flow maps ("- { id: a, address: ... }", possibly over
 # several lines), of block maps ("- id: a" / "  address: ..."), or a flow list of flow maps.
+# A file named *.tab is a LON-CAPA hosts.tab (lonHostID:domain:role:name...; the daemons
+# check it fully): the first field of every line that is not blank or a # comment.
 lonconf_host_ids() {
     local f="${1:-}"
     if [ -z "$f" ] || [ ! -f "$f" ] || [ ! -r "$f" ]; then
         echo "lonlink: hosts file '${f}' not found or not readable" >&2
         return 1
+    fi
+    if [[ $f == *.tab ]]; then
+        awk '{ sub(/\r$/, ""); sub(/^[ \t]+/, "") } /^(#|[ \t]*$)/ { next } { split($0, f, ":"); print f[1] }' "$f"
+        return 0
     fi
     awk -v SQ="'" "$_LONCONF_AWK_LIB"'
     function map_id(v,    m, j) {              # v: one flow map

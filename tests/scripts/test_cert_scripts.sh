@@ -90,6 +90,12 @@ lonconf_hosts() {
     (. "$scripts/lib/lonconfig.sh"; [ "$(lonconf_host_ids "$t/mixed-hosts.yaml" | tr '\n' ' ')" = "h1 h2 h3 h4 " ])
 }
 check "lonconfig: host ids from flow, multi-line flow and block entries" lonconf_hosts
+lonconf_hosts_tab() {
+    printf '# lonHostID:domain:role:name\n\n  h1:d:library:10.0.0.1:https\r\nh2:d:access:[fd00::2]\n\t# off\n' \
+        > "$t/hosts.tab"
+    (. "$scripts/lib/lonconfig.sh"; [ "$(lonconf_host_ids "$t/hosts.tab" | tr '\n' ' ')" = "h1 h2 " ])
+}
+check "lonconfig: host ids from a LON-CAPA hosts.tab (comments, blanks, CR skipped)" lonconf_hosts_tab
 lonconf_default() {
     (
         . "$scripts/lib/lonconfig.sh"
