@@ -462,7 +462,7 @@ void HandlerPool::on_closed(Connection& c, const std::error_code& ec, std::size_
             }
             model_ = Model::one_shot;
         }
-        if (ever_connected && failed > 0) {
+        if (ever_connected && failed > 0 && ec != asio::error::timed_out) { // logged already
             warn("lost", "connection to handler " + settings_.path.string() + " ended (" +
                              (ec ? ec.message() : std::string("closed")) + ") with " +
                              std::to_string(failed) +
