@@ -4,6 +4,8 @@
 # in the same run), prints throughput as a ratio, and the resident memory of every daemon
 # process. Bounded in time; stops what it started, by pid.
 #   bench/run-e2e.sh [BUILD_DIR] [lonload options...]
+# With BENCH_HANDLER=1, host B's lond gets a lond.handler served by lonload itself and the
+# load runs a second time through it (command `hecho`), reported against the built-in echo.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -40,13 +42,20 @@ hosts_file: ../hosts.yaml
 listen: { address: $addr, port: 5663 }
 socket_group: null
 EOT
+    if [ "${BENCH_HANDLER:-}" = 1 ] && [ $h = b ]; then
+        echo "lond: { handler: $dir/handler.sock, insecure_commands: [ping, pong, echo, time, load, version, hecho] }" >> "$dir/$h/lonlink.yaml"
+    fi
     "$lond" --config "$dir/$h/lonlink.yaml" --foreground 2>>"$dir/$h.err" & pids+=($!)
     "$lonc" --config "$dir/$h/lonlink.yaml" --foreground 2>>"$dir/$h.err" & pids+=($!)
 done
 sock=$dir/a/sockets/benchb
 for _ in $(seq 100); do [ -S "$sock" ] && [ -f "$dir/b/run/lond.pid" ] && break; sleep 0.05; done
 [ -S "$sock" ] || { echo "run-e2e: cluster did not start" >&2; cat "$dir"/*.err >&2; exit 1; }
-timeout 300 "$lonload" --socket "$sock" "$@"
+extra=()
+if [ "${BENCH_HANDLER:-}" = 1 ]; then
+    extra=(--command hecho --serve-handler "$dir/handler.sock")
+fi
+timeout 300 "$lonload" --socket "$sock" "${extra[@]}" "$@"
 echo "resident memory after the run (kB):"
 for p in "${pids[@]}" $(for p in "${pids[@]}"; do pgrep -P "$p" || true; done); do
     title=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | sed 's/ *$//')

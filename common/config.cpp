@@ -103,7 +103,8 @@ void read_lonc(const YamlReader& r, const Node& n, Config& c) {
 void read_lond(const YamlReader& r, const Node& n, Config& c) {
     r.check_map(n, "lond",
                 {"allow_insecure", "handler", "insecure_commands", "load_limit", "idle_timeout",
-                 "max_handler_requests", "max_handler_queue", "critical_retention"});
+                 "max_handler_requests", "max_handler_queue", "handler_connections",
+                 "critical_retention"});
     auto& l = c.lond;
     if (n["allow_insecure"]) {
         l.allow_insecure = r.get_bool(n["allow_insecure"], "lond.allow_insecure");
@@ -159,6 +160,10 @@ void read_lond(const YamlReader& r, const Node& n, Config& c) {
     if (n["max_handler_queue"]) {
         l.max_handler_queue = static_cast<std::size_t>(
             r.get_int(n["max_handler_queue"], "lond.max_handler_queue", 0, 10'000'000));
+    }
+    if (n["handler_connections"]) {
+        l.handler_connections = static_cast<std::size_t>(
+            r.get_int(n["handler_connections"], "lond.handler_connections", 1, 256));
     }
 }
 

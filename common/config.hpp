@@ -63,6 +63,9 @@ struct LondSettings {
     /// max_handler_queue, beyond which requests are answered error:busy.
     std::size_t max_handler_requests = 64;
     std::size_t max_handler_queue = 1'024;
+    /// Persistent unix connections to the handler per lond child (opened as load needs them;
+    /// requests are pipelined on them).
+    std::size_t handler_connections = 4;
     /// A durable request's record that lonc never acknowledged is deleted after this long
     /// (a resend after that would run again).
     Millis critical_retention{30LL * 24 * 3'600'000};

@@ -11,8 +11,8 @@ namespace lon::link {
 
 /// Bounds work of one kind that runs asynchronously (lond's handler requests): at most
 /// `max_running` jobs at once, at most `max_queued` more waiting in FIFO order; beyond that a
-/// job is refused. Independent of what the job does, so it serves the per-request handler
-/// connections of today as well as a pool of persistent ones later.
+/// job is refused. Independent of what the job does: lond's jobs hand their request to the
+/// HandlerPool, and a job's slot is held until its reply is handed on.
 ///
 /// A running job holds a Slot (shared); the slot is released when its last copy is
 /// destroyed, i.e. when the job's completion handler has run and been dropped. The next

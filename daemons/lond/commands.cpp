@@ -40,25 +40,34 @@ void pong(const CommandContext& ctx, ReplyFn reply) {
                        });
 }
 
-/// One request to lond.handler on its own unix connection. A reply too long to be sent
-/// back in a tagged line is answered error:too_long; a handler that cannot be reached
-/// (no socket, no descriptor left, timeout) error:handler_unavailable, for this request only.
+/// One request to lond.handler, pipelined on the child's pool of handler connections (or,
+/// without a pool, on a unix connection of its own). A reply too long to be sent back in a
+/// tagged line is answered error:too_long; a handler that cannot be reached (no socket, no
+/// descriptor left, its connection broke, timeout) error:handler_unavailable, for this
+/// request only. The slot is held until the reply is handed on.
 void run_handler_request(const CommandContext& ctx, std::string line,
                          link::RequestLimiter::SlotPtr slot, ReplyFn reply) {
-    link::unix_request(
-        ctx.io, *ctx.config.lond.handler, std::move(line),
-        max_reply_bytes(ctx.config.limits.max_message_bytes), ctx.config.lonc.request_timeout,
-        [slot = std::move(slot), count = ctx.count, reply = std::move(reply)](
-            std::error_code ec, std::string back) {
-            if (ec == asio::error::not_found) { // no '\n' within the reply limit
-                if (count) {
-                    count("too_long");
-                }
-                reply(std::string(proto::replies::too_long));
-                return;
+    auto done = [slot = std::move(slot), count = ctx.count, reply = std::move(reply)](
+                    std::error_code ec, std::string back) {
+        if (ec == asio::error::not_found) { // no '\n' within the reply limit
+            if (count) {
+                count("too_long");
             }
-            reply(ec ? "error:handler_unavailable" : std::move(back));
-        });
+            reply(std::string(proto::replies::too_long));
+            return;
+        }
+        if (ec && count) {
+            count("handler_unavailable");
+        }
+        reply(ec ? "error:handler_unavailable" : std::move(back));
+    };
+    if (ctx.handler_pool != nullptr) {
+        ctx.handler_pool->submit(std::move(line), std::move(done));
+        return;
+    }
+    link::unix_request(ctx.io, *ctx.config.lond.handler, std::move(line),
+                       max_reply_bytes(ctx.config.limits.max_message_bytes),
+                       ctx.config.lonc.request_timeout, std::move(done));
 }
 
 /// Bounded by ctx.handlers: over lond.max_handler_requests the request waits its turn, over

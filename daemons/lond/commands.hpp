@@ -7,6 +7,7 @@
 #include <asio.hpp>
 
 #include "config.hpp"
+#include "handler_pool.hpp"
 #include "negotiation.hpp"
 #include "request_limiter.hpp"
 
@@ -23,8 +24,10 @@ struct CommandContext {
     CriticalLog& critical; ///< durable requests already run for this peer
     /// Bounds lond.handler requests in flight and waiting (nullptr: unbounded).
     link::RequestLimiter* handlers = nullptr;
+    /// Persistent connections to lond.handler (nullptr: one connection per request).
+    link::HandlerPool* handler_pool = nullptr;
     /// Counts a limit hit under the status counters ("handler_queued", "handler_busy",
-    /// "too_long"); may be empty.
+    /// "handler_unavailable", "too_long"); may be empty.
     std::function<void(std::string_view)> count = {};
 };
 

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "commands.hpp"
 #include "fd_passing.hpp"
 #include "json.hpp"
 #include "log.hpp"
@@ -27,6 +28,17 @@ std::filesystem::path status_path(const Config& cfg, const std::string& peer) {
     return cfg.paths.run_dir / ("lond." + peer + ".json");
 }
 
+link::HandlerPool::Settings handler_settings(const Config& cfg) {
+    link::HandlerPool::Settings s;
+    s.path = cfg.lond.handler.value_or(std::filesystem::path());
+    s.connections = cfg.lond.handler_connections;
+    s.max_reply = max_reply_bytes(cfg.limits.max_message_bytes);
+    // The handler's deadline has always been lonc.request_timeout (lond's own config): a
+    // request that lonc has given up on need not be waited for any longer here.
+    s.timeout = cfg.lonc.request_timeout;
+    return s;
+}
+
 } // namespace
 
 PeerServer::PeerServer(asio::io_context& io, link::ValidatedSet& set, std::string peer,
@@ -36,8 +48,10 @@ PeerServer::PeerServer(asio::io_context& io, link::ValidatedSet& set, std::strin
       critical_(io, config_.paths.state_dir / "critical" / peer_, config_.lond.critical_retention,
                 [this](std::string_view what, std::uint64_t n) { count(what, n); }),
       handlers_(io, config_.lond.max_handler_requests, config_.lond.max_handler_queue),
+      handler_pool_(io, handler_settings(config_)),
       retry_timer_(io),
-      counters_{"idle_closed", "too_long", "handler_queued", "handler_busy", "handoff_failed",
+      counters_{"idle_closed", "too_long", "handler_queued", "handler_busy", "handler_unavailable",
+                "handoff_failed",
                 "critical_indeterminate", "critical_acked", "critical_expired"},
       status_writer_(io, std::chrono::seconds(1),
                      [this] {
@@ -118,6 +132,7 @@ void PeerServer::apply_bundle(Bundle bundle) {
     }
     config_ = std::move(set.config);
     handlers_.set_limits(config_.lond.max_handler_requests, config_.lond.max_handler_queue);
+    handler_pool_.configure(handler_settings(config_));
     tls_ = std::move(set.tls.credentials);
     tls_usable_ = true;
     spdlog::info("reloaded {} (as validated by the parent)", config_.file.string());

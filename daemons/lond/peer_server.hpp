@@ -16,6 +16,7 @@
 #include "counters.hpp"
 #include "critical_log.hpp"
 #include "debounce.hpp"
+#include "handler_pool.hpp"
 #include "log_throttle.hpp"
 #include "request_limiter.hpp"
 #include "roster_file.hpp"
@@ -48,6 +49,8 @@ public:
     [[nodiscard]] CriticalLog& critical() { return critical_; }
     /// Bounds lond.handler requests (lond.max_handler_requests, lond.max_handler_queue).
     [[nodiscard]] link::RequestLimiter& handlers() { return handlers_; }
+    /// Persistent connections to lond.handler (lond.handler_connections).
+    [[nodiscard]] link::HandlerPool& handler_pool() { return handler_pool_; }
 
     /// Counts a limit hit or timeout; shown under "counters" in the status file (rewritten
     /// within a second).
@@ -91,6 +94,7 @@ private:
     link::RosterKeeper roster_; ///< the CA's list of hosts with certificates (reloaded with tls_)
     CriticalLog critical_;
     link::RequestLimiter handlers_;
+    link::HandlerPool handler_pool_;
     LogThrottle log_throttle_;
     asio::steady_timer retry_timer_; ///< pause after a transient control-channel error
     std::set<Session*> linked_;

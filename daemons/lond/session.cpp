@@ -142,8 +142,8 @@ void Session::serve(const std::string& line) {
     }
     std::uint64_t tag = tagged->tag;
     PeerServer* server = &server_;
-    CommandContext ctx{server_.io(),       server_.config(), server_.peer(), mode_,
-                       server_.critical(), &server_.handlers(),
+    CommandContext ctx{server_.io(),       server_.config(),       server_.peer(), mode_,
+                       server_.critical(), &server_.handlers(), &server_.handler_pool(),
                        [server](std::string_view what) { server->count(what); }};
     ++outstanding_;
     dispatch(ctx, tagged->body, [self = shared_from_this(), tag](std::string reply) {

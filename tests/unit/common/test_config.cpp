@@ -178,6 +178,7 @@ TEST_CASE("Config: every default when only the required keys are given", "[commo
     CHECK(c.lond.idle_timeout == 120s); // four keepalive periods
     CHECK(c.lond.max_handler_requests == 64);
     CHECK(c.lond.max_handler_queue == 1'024);
+    CHECK(c.lond.handler_connections == 4);
     CHECK(c.limits.max_pending_inits == 512);
     CHECK(c.limits.max_pending_inits_per_address == 32);
     CHECK(c.self().id == "msul1");
@@ -363,7 +364,7 @@ TEST_CASE("Config: liveness and limit keys", "[common]") {
     auto c = lon::load_config(dir.write("lonlink.yaml", R"(host_id: msul1
 hosts_file: hosts.yaml
 lonc: { keepalive: 2s, max_queued: 50, max_outstanding_per_client: 7, client_idle_timeout: 3s }
-lond: { idle_timeout: 9s, max_handler_requests: 2, max_handler_queue: 0 }
+lond: { idle_timeout: 9s, max_handler_requests: 2, max_handler_queue: 0, handler_connections: 7 }
 limits: { max_pending_inits: 10, max_pending_inits_per_address: 3 }
 )"));
     CHECK(c.lonc.max_queued == 50);
@@ -372,6 +373,7 @@ limits: { max_pending_inits: 10, max_pending_inits_per_address: 3 }
     CHECK(c.lond.idle_timeout == 9s);
     CHECK(c.lond.max_handler_requests == 2);
     CHECK(c.lond.max_handler_queue == 0);
+    CHECK(c.lond.handler_connections == 7);
     CHECK(c.limits.max_pending_inits == 10);
     CHECK(c.limits.max_pending_inits_per_address == 3);
 
@@ -390,6 +392,8 @@ limits: { max_pending_inits: 10, max_pending_inits_per_address: 3 }
                   .find("lonlink.yaml:4: lond.idle_timeout:") != std::string::npos);
         CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlimits: { max_pending_inits: -1 }\n")
                   .find("lonlink.yaml:3: limits.max_pending_inits:") != std::string::npos);
+        CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlond: { handler_connections: 0 }\n")
+                  .find("lonlink.yaml:3: lond.handler_connections:") != std::string::npos);
     }
 }
 

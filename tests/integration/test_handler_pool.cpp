@@ -1,0 +1,301 @@
+// lond's persistent connections to lond.handler (issue 9 §2): requests are pipelined on a
+// small pool of unix connections (lond.handler_connections, default 4) and replies relayed in
+// order; a connection that breaks fails only its own requests; a handler that answers one
+// request per connection and closes it (the older model) keeps working; the handler in
+// examples/ works as its comment says. The handlers here are small Python programs that log
+// every connection they accept and every request they read, so the tests see from the
+// handler's side which connection carried what.
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "harness.hpp"
+
+using namespace it;
+
+namespace {
+
+/// A handler for these tests: `handler.py SOCKET LOG MODE [DELAY]`. Each connection gets a
+/// number; the log says "conn <k>" when it is accepted and "req <k> <request>" for each line
+/// read on it. It answers "ok:<request>" after DELAY seconds. MODE persistent: serves lines
+/// until the connection ends; oneshot: reads one line (buffered: it may read more), answers,
+/// closes. A request starting with "die" makes it shut its connection down without answering.
+constexpr const char* handler_py = R"PY(
+import socket, sys, threading, time, os
+path, log, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+lock = threading.Lock()
+out = open(log, "a", buffering=1)
+def note(s):
+    with lock:
+        out.write(s + "\n")
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(128)
+def serve(c, k):
+    with c, c.makefile("rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                return
+            req = raw[:-1].decode().split(":", 1)[1]
+            note("req %d %s" % (k, req))
+            if req.startswith("die"):
+                c.shutdown(socket.SHUT_RDWR)
+                return
+            if delay:
+                time.sleep(delay)
+            try:
+                c.sendall(("ok:" + req + "\n").encode())
+            except OSError:
+                return
+            if mode == "oneshot":
+                return
+k = 0
+while True:
+    c, _ = srv.accept()
+    k += 1
+    note("conn %d" % k)
+    threading.Thread(target=serve, args=(c, k), daemon=True).start()
+)PY";
+
+struct HandlerLog {
+    int connections = 0;
+    std::map<int, std::vector<std::string>> requests; ///< connection -> requests read on it
+    std::map<std::string, int> connection_of;         ///< request -> connection
+};
+
+HandlerLog read_log(const std::filesystem::path& log) {
+    HandlerLog h;
+    std::istringstream in(read_file(log));
+    std::string word;
+    int k = 0;
+    while (in >> word >> k) {
+        if (word == "conn") {
+            h.connections = std::max(h.connections, k);
+        } else {
+            std::string req;
+            in >> req;
+            h.requests[k].push_back(req);
+            h.connection_of[req] = k;
+        }
+    }
+    return h;
+}
+
+/// A cluster of two: host 0's lonc sends to host 1's lond, whose handler is `mode`.
+struct HandlerSetup {
+    Cluster c{hosts(2)};
+    std::filesystem::path sock = c.root() / "handler.sock";
+    std::filesystem::path log = c.root() / "handler.log";
+    Process handler;
+
+    HandlerSetup(const std::string& mode, const std::string& delay = "0",
+                 const std::string& extra_lond = "") {
+        std::ofstream(c.root() / "handler.py") << handler_py;
+        handler = Process({"/usr/bin/python3", (c.root() / "handler.py").string(), sock.string(),
+                           log.string(), mode, delay},
+                          c.root() / "handler.out");
+        REQUIRE(wait_until(10s, [&] { return std::filesystem::exists(sock); }));
+        std::ofstream(c.config(1), std::ios::app)
+            << "lond: { handler: " << sock.string() << ", insecure_commands: [ping, hp, die]"
+            << extra_lond << " }\n";
+        c.start_lond(1);
+        c.start_lonc(0);
+        REQUIRE(wait_until(5s, [&] { return std::filesystem::exists(c.socket(0, 1)); }));
+    }
+};
+
+/// Sends `lines` over one local connection with at most `window` in flight; returns the
+/// replies in order ("<timeout>" for one that did not come).
+std::vector<std::string> pipeline(UnixClient& u, const std::vector<std::string>& lines,
+                                  std::size_t window) {
+    std::vector<std::string> replies;
+    std::size_t sent = 0;
+    while (replies.size() < lines.size()) {
+        std::string batch;
+        while (sent < lines.size() && sent - replies.size() < window) {
+            batch += lines[sent++] + "\n";
+        }
+        if (!batch.empty()) {
+            u.send(batch);
+        }
+        auto r = u.read_line(15s);
+        if (!r) {
+            replies.emplace_back("<timeout>");
+            break;
+        }
+        replies.push_back(*r);
+    }
+    return replies;
+}
+
+std::vector<std::string> numbered(const std::string& prefix, int from, int n) {
+    std::vector<std::string> v;
+    for (int i = from; i < from + n; ++i) {
+        v.push_back("hp:" + prefix + std::to_string(i));
+    }
+    return v;
+}
+
+} // namespace
+
+TEST_CASE("handler pool: 200 requests with 32 in flight travel over at most "
+          "handler_connections persistent connections, each reply matched to its request",
+          "[integration][handler_pool]") {
+    HandlerSetup s("persistent");
+    UnixClient u(s.c.socket(0, 1));
+    REQUIRE(u.connected());
+    auto lines = numbered("a", 0, 200);
+    auto replies = pipeline(u, lines, 32);
+    REQUIRE(replies.size() == lines.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        INFO("request " << lines[i]);
+        CHECK(replies[i] == "ok:" + lines[i]);
+    }
+    REQUIRE(wait_until(5s, [&] {
+        auto h = read_log(s.log);
+        return h.connection_of.size() >= 200;
+    }));
+    auto h = read_log(s.log);
+    INFO("handler connections: " << h.connections);
+    CHECK(h.connections >= 1);
+    CHECK(h.connections <= 4); // lond.handler_connections, default 4
+    std::size_t total = 0;
+    for (const auto& [k, reqs] : h.requests) {
+        total += reqs.size();
+    }
+    CHECK(total == 200); // each request read by the handler exactly once
+}
+
+TEST_CASE("handler pool: a handler connection that breaks fails only its own requests "
+          "(error:handler_unavailable); the others succeed, and a new connection takes over",
+          "[integration][handler_pool]") {
+    HandlerSetup s("persistent", "0.002");
+    UnixClient u(s.c.socket(0, 1));
+    REQUIRE(u.connected());
+    auto lines = numbered("b", 0, 120);
+    lines.insert(lines.begin() + 60, "die:now");
+    auto replies = pipeline(u, lines, 32);
+    REQUIRE(replies.size() == lines.size());
+    auto h = read_log(s.log);
+    // The handler logs "req <k> die:now" as its request text is everything after "<peer>:".
+    REQUIRE(h.connection_of.count("die:now") == 1);
+    const int killed = h.connection_of["die:now"];
+    INFO("killed connection " << killed << " of " << h.connections);
+    // It was a persistent connection: it had served requests before the one that broke it.
+    CHECK(h.requests[killed].size() >= 2);
+    int failed = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        INFO("request " << lines[i] << " reply " << replies[i]);
+        if (lines[i] == "die:now") {
+            CHECK(replies[i] == "error:handler_unavailable");
+            continue;
+        }
+        const std::string& req = lines[i]; // the handler logs it as sent: "hp:<n>"
+        auto on = h.connection_of.find(req);
+        if (replies[i] == "error:handler_unavailable") {
+            ++failed;
+            // Only requests sent on the broken connection may fail: read there, or never read.
+            CHECK((on == h.connection_of.end() || on->second == killed));
+        } else {
+            CHECK(replies[i] == "ok:" + req);
+            CHECK(on != h.connection_of.end()); // answered: the handler read it somewhere
+        }
+    }
+    CHECK(failed < 60);
+
+    // The next requests succeed; the pool re-opened a connection for the broken one.
+    const int before = h.connections;
+    auto more = numbered("c", 0, 64);
+    auto again = pipeline(u, more, 32);
+    REQUIRE(again.size() == more.size());
+    for (std::size_t i = 0; i < more.size(); ++i) {
+        INFO("request " << more[i]);
+        CHECK(again[i] == "ok:" + more[i]);
+    }
+    auto after = read_log(s.log);
+    INFO("connections before the second batch: " << before);
+    // Four, plus the one that replaced the broken one (opened when load needed it).
+    CHECK(after.connections == 5);
+    int on_new = 0;
+    for (const auto& line : more) {
+        auto on = after.connection_of.find(line);
+        on_new += on != after.connection_of.end() && on->second == 5 ? 1 : 0;
+    }
+    CHECK(on_new > 0);
+}
+
+TEST_CASE("handler pool: a one-shot handler (one line per connection, then close) serves "
+          "100 sequential and 32 pipelined requests without an error",
+          "[integration][handler_pool]") {
+    HandlerSetup s("oneshot");
+    UnixClient u(s.c.socket(0, 1));
+    REQUIRE(u.connected());
+    for (int i = 0; i < 100; ++i) {
+        std::string line = "hp:s" + std::to_string(i);
+        REQUIRE(u.request(line) == "ok:" + line);
+    }
+    auto lines = numbered("p", 0, 32);
+    auto replies = pipeline(u, lines, 32);
+    REQUIRE(replies.size() == lines.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        INFO("request " << lines[i]);
+        CHECK(replies[i] == "ok:" + lines[i]);
+    }
+    // And again, pipelined from the start of a fresh local connection.
+    UnixClient u2(s.c.socket(0, 1));
+    auto more = pipeline(u2, numbered("q", 0, 32), 32);
+    for (std::size_t i = 0; i < more.size(); ++i) {
+        CHECK(more[i] == "ok:hp:q" + std::to_string(i));
+    }
+    auto h = read_log(s.log);
+    for (const auto& [k, reqs] : h.requests) {
+        INFO("connection " << k);
+        CHECK(reqs.size() == 1);
+    }
+}
+
+TEST_CASE("handler pool: lond.handler_connections bounds the connections",
+          "[integration][handler_pool]") {
+    HandlerSetup s("persistent", "0.001", ", handler_connections: 2");
+    UnixClient u(s.c.socket(0, 1));
+    auto lines = numbered("d", 0, 100);
+    auto replies = pipeline(u, lines, 32);
+    REQUIRE(replies.size() == lines.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        CHECK(replies[i] == "ok:" + lines[i]);
+    }
+    auto h = read_log(s.log);
+    CHECK(h.connections >= 1);
+    CHECK(h.connections <= 2);
+}
+
+TEST_CASE("handler pool: the example handler in examples/ serves a request end to end, "
+          "started as its comment says",
+          "[integration][handler_pool]") {
+    Cluster c(hosts(2));
+    const auto example = scripts_dir().parent_path() / "examples" / "handler.py";
+    REQUIRE(std::filesystem::exists(example));
+    const auto sock = c.root() / "handler.sock";
+    Process handler({"/usr/bin/python3", example.string(), sock.string()},
+                    c.root() / "handler.out");
+    REQUIRE(wait_until(10s, [&] { return std::filesystem::exists(sock); }));
+    std::ofstream(c.config(1), std::ios::app)
+        << "lond: { handler: " << sock.string()
+        << ", insecure_commands: [ping, reverse, hello, nothing] }\n";
+    c.start_lond(1);
+    c.start_lonc(0);
+    REQUIRE(wait_until(5s, [&] { return std::filesystem::exists(c.socket(0, 1)); }));
+    UnixClient u(c.socket(0, 1));
+    REQUIRE(u.connected());
+    CHECK(u.request("reverse:abc") == "cba");
+    CHECK(u.request("hello") == "hello:" + c.id(0));
+    CHECK(u.request("nothing") == "unknown_cmd");
+    auto replies = pipeline(u, {"reverse:one", "reverse:two", "hello", "reverse:x"}, 4);
+    CHECK(replies == std::vector<std::string>{"eno", "owt", "hello:" + c.id(0), "x"});
+}
