@@ -661,6 +661,7 @@ void PeerChild::open_connection(bool upgrade_probe) {
     // The wall clock may have moved since the last wakeup: offer what is valid now (and
     // open just this one connection).
     recheck_tls(false);
+    next_recheck_ = clock::now() + config_.lonc.keepalive; // so it falls with the first ping
     if (stopping_ || peer_host_ == nullptr) {
         return;
     }
