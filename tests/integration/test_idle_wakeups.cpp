@@ -38,6 +38,10 @@ struct Sample {
 struct IdleFigures {
     double window_s = 0;
     double max_child_wakeups_per_s = 0;
+    double mean_child_wakeups_per_s = 0;
+    /// From the first request to the end of the window: the first keepalive (30 s after a
+    /// link's last reply) falls in the window when this is longer than 30 s.
+    double since_first_link_s = 0;
     double max_parent_wakeups_per_s = 0;
     double cpu_s = 0; ///< all processes together over the window
     int children = 0;
@@ -47,6 +51,7 @@ struct IdleFigures {
 /// children of each pair exist), lets the mesh settle, then measures an idle `window`.
 IdleFigures measure_idle_mesh(Cluster& c, std::chrono::milliseconds window) {
     int n = c.size();
+    auto first_link = Clock::now();
     for (int i = 0; i < n; ++i) {
         for (int j = 0; j < n; ++j) {
             if (i != j) {
@@ -90,6 +95,7 @@ IdleFigures measure_idle_mesh(Cluster& c, std::chrono::milliseconds window) {
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     IdleFigures f;
     f.window_s = seconds;
+    f.since_first_link_s = std::chrono::duration<double>(Clock::now() - first_link).count();
     f.children = static_cast<int>(children);
     for (const auto& p : procs) {
         long long woke = context_switches(p.pid) - p.switches;
@@ -100,6 +106,9 @@ IdleFigures measure_idle_mesh(Cluster& c, std::chrono::milliseconds window) {
         (p.child ? f.max_child_wakeups_per_s : f.max_parent_wakeups_per_s) =
             std::max(p.child ? f.max_child_wakeups_per_s : f.max_parent_wakeups_per_s, rate);
         f.cpu_s += cpu;
+        if (p.child) {
+            f.mean_child_wakeups_per_s += rate / static_cast<double>(children);
+        }
     }
     return f;
 }
@@ -117,8 +126,10 @@ TEST_CASE("idle_wakeups: an idle mesh with default timers wakes no process but f
                  << f.max_child_wakeups_per_s << " wakeups/s per child, "
                  << f.max_parent_wakeups_per_s << " per parent, " << f.cpu_s
                  << " CPU-s in all");
-    // keepalive 30 s: at most 0.1 wakeups a second, plus one for a deadline that falls on the
-    // window's edge.
+    // The window ends before any link's first keepalive, so no deadline of any process falls
+    // in it: allowed is the issue's 0.1 wakeups a second, plus one for the window's edge (a
+    // write of the last reply finishing, a preemption counted as a switch).
+    REQUIRE(f.since_first_link_s < 30);
     const double allowed = (0.1 * f.window_s + 1) / f.window_s;
     CHECK(f.max_child_wakeups_per_s <= allowed);
     CHECK(f.max_parent_wakeups_per_s <= allowed);
@@ -127,15 +138,20 @@ TEST_CASE("idle_wakeups: an idle mesh with default timers wakes no process but f
 }
 
 // The issue's figure (0.89 CPU-s per 20 s before): an idle 8-host mesh, 112 children, under
-// 0.1 CPU-s per 20 s. Heavy (128 processes), so hidden: run it by its tag.
+// 0.1 CPU-s per 20 s. Heavy (128 processes), so hidden: run it by its tag. Setting up the mesh
+// takes long enough for keepalives to fall in the window (a ping and its answer: two wakeups
+// of the lonc child, one of the lond child), so the window is one keepalive long and the
+// bound is on the mean over the children, the figure that scales to a host's 1,000.
 TEST_CASE("idle_mesh: an idle 8-host mesh uses under 0.1 CPU-seconds per 20 s",
           "[.][integration][idle_mesh]") {
     Cluster c(default_timers(8));
     c.start_all();
-    IdleFigures f = measure_idle_mesh(c, 20s);
-    WARN("idle 8-host mesh, " << f.window_s << " s, " << f.children << " children: at most "
-                              << f.max_child_wakeups_per_s << " wakeups/s per child, "
-                              << f.cpu_s << " CPU-s in all");
-    CHECK(f.cpu_s < 0.1 * f.window_s / 20);
-    CHECK(f.max_child_wakeups_per_s <= (0.1 * f.window_s + 1) / f.window_s);
+    IdleFigures f = measure_idle_mesh(c, 30s);
+    WARN("idle 8-host mesh, " << f.window_s << " s, " << f.children << " children: "
+                              << f.mean_child_wakeups_per_s << " wakeups/s per child on average, "
+                              << f.max_child_wakeups_per_s << " at most, " << f.cpu_s
+                              << " CPU-s in all (" << f.cpu_s * 20 / f.window_s
+                              << " per 20 s)");
+    CHECK(f.cpu_s * 20 / f.window_s < 0.1);
+    CHECK(f.mean_child_wakeups_per_s <= 0.1);
 }
