@@ -19,6 +19,16 @@ LinkLivenessAction check_link_liveness(const LinkLivenessInput& in) {
                                                      : LinkLivenessAction::none;
 }
 
+LinkLivenessInput::time_point next_liveness_check(const LinkLivenessInput& in) {
+    // Both conditions of close_keepalive_lost, or the quiet keepalive that sends the ping.
+    auto quiet = in.last_received + in.keepalive;
+    auto due = in.ping_deadline ? std::max(*in.ping_deadline, quiet) : quiet;
+    if (in.earliest_request_deadline) {
+        due = std::min(due, *in.earliest_request_deadline);
+    }
+    return due;
+}
+
 std::chrono::milliseconds negotiation_timeout(std::chrono::milliseconds handshake,
                                               std::chrono::milliseconds keepalive) {
     return std::min(handshake, 2 * keepalive);

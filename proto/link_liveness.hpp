@@ -32,6 +32,12 @@ enum class LinkLivenessAction {
 
 [[nodiscard]] LinkLivenessAction check_link_liveness(const LinkLivenessInput& in);
 
+/// The first instant at which check_link_liveness answers other than `none` for this
+/// connection if nothing arrives meanwhile (`in.now` is not used): when the keepalive ping
+/// is due, the unanswered ping closes it, or its earliest request runs out of time. The
+/// owner's timer wakes then, not before (proto/wakeup.hpp).
+[[nodiscard]] LinkLivenessInput::time_point next_liveness_check(const LinkLivenessInput& in);
+
 /// The deadline of a negotiation (connect, init answer, TLS handshake): the configured
 /// handshake timeout, but never more than two keepalive periods, so that a peer whose packets
 /// vanish (no SYN-ACK) or whose lond is hung costs a retry as quickly as a silent link does.

@@ -94,6 +94,13 @@ void PeerHealth::tick(time_point now) {
     }
 }
 
+std::optional<PeerHealth::time_point> PeerHealth::budget_restore_at() const {
+    if (state_ == State::linked && answered_ && retries_ < policy_.retries) {
+        return linked_since_ + policy_.stable_after;
+    }
+    return std::nullopt;
+}
+
 // A revive while linked (USR1 to a healthy child) only refills the budget: the link is up,
 // so there is nothing to reconnect.
 void PeerHealth::revive(time_point now) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 
 /// Retry budget, backoff and the DEAD state of one peer (lonc child). Pure: the clock and the
 /// jitter are passed in, so tests never sleep.
@@ -48,6 +49,11 @@ public:
     void on_link_dead(time_point now, double jitter, int links_left);
     /// Restores the retry budget once the link has been up continuously for stable_after.
     void tick(time_point now);
+    /// When tick restores the retry budget: linked, answered, retries spent; else nullopt
+    /// (nothing to wait for). The owner's timer wakes then.
+    [[nodiscard]] std::optional<time_point> budget_restore_at() const;
+    /// An answer came since the link went up (see on_answer).
+    [[nodiscard]] bool answered() const { return answered_; }
     /// Operator or inbound-connection revival: full retries, connecting, attempt now.
     void revive(time_point now);
 

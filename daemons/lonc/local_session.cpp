@@ -139,6 +139,9 @@ void LocalSession::on_input_end() {
 
 void LocalSession::on_output_sent() {
     apply_bounds();
+    if (outstanding() == 0 && !closed()) {
+        child_.on_local_reusable(*this); // its client_idle_timeout runs from its last request
+    }
 }
 
 void LocalSession::on_closed(const std::error_code& ec) {

@@ -75,7 +75,7 @@ void OutboundConn::on_line(std::string line) {
     }
     if (ping_tag_ != 0 && tagged->tag == ping_tag_) {
         ping_tag_ = 0; // the peer is alive; the next ping after another quiet keepalive
-        owner_.on_reply(*this);
+        owner_.on_keepalive_answered(*this);
         return;
     }
     auto it = in_flight_.find(tagged->tag);
@@ -164,24 +164,31 @@ void OutboundConn::send_request(const RequestPtr& request) {
     std::string().swap(request->line); // sent at most once: the text is not needed again
 }
 
-proto::LinkLivenessAction OutboundConn::check_liveness(time_point now,
-                                                       std::chrono::milliseconds keepalive) {
+proto::LinkLivenessInput OutboundConn::liveness_input(std::chrono::milliseconds keepalive) const {
     proto::LinkLivenessInput in;
-    in.now = now;
     in.last_received = last_input();
     in.keepalive = keepalive;
     if (ping_tag_ != 0) {
         in.ping_deadline = ping_deadline_;
     }
     for (const auto& [tag, request] : in_flight_) {
-        if (request->deadline <= now) {
-            request->finish(proto::replies::con_lost); // the client hears on time; the tag
-        }                                              // stays reserved until link_deadline
         if (!in.earliest_request_deadline ||
             request->link_deadline < *in.earliest_request_deadline) {
             in.earliest_request_deadline = request->link_deadline;
         }
     }
+    return in;
+}
+
+proto::LinkLivenessAction OutboundConn::check_liveness(time_point now,
+                                                       std::chrono::milliseconds keepalive) {
+    for (const auto& [tag, request] : in_flight_) {
+        if (request->deadline <= now) {
+            request->finish(proto::replies::con_lost); // the client hears on time; the tag
+        }                                              // stays reserved until link_deadline
+    }
+    proto::LinkLivenessInput in = liveness_input(keepalive);
+    in.now = now;
     auto action = proto::check_link_liveness(in);
     if (action == proto::LinkLivenessAction::send_ping) {
         ping_tag_ = next_tag_++;
@@ -189,6 +196,16 @@ proto::LinkLivenessAction OutboundConn::check_liveness(time_point now,
         send(proto::format_tagged(ping_tag_, "ping"));
     }
     return action;
+}
+
+OutboundConn::time_point OutboundConn::next_due(std::chrono::milliseconds keepalive) const {
+    time_point due = proto::next_liveness_check(liveness_input(keepalive));
+    for (const auto& [tag, request] : in_flight_) {
+        if (!request->finished() && request->deadline < due) {
+            due = request->deadline;
+        }
+    }
+    return due;
 }
 
 void OutboundConn::set_dead(std::string why) {

@@ -55,6 +55,10 @@ public:
     /// sends the keepalive ping when the link has been quiet for `keepalive`; returns
     /// close_* when the peer must be taken for gone. The owner closes the link then.
     proto::LinkLivenessAction check_liveness(time_point now, std::chrono::milliseconds keepalive);
+    /// When this link next has something due if nothing arrives meanwhile: its liveness
+    /// check (proto::next_liveness_check) or the deadline of a client request on it not yet
+    /// answered, whichever is first.
+    [[nodiscard]] time_point next_due(std::chrono::milliseconds keepalive) const;
     /// Marks the link as found dead (why, for the log) before the owner closes it.
     void set_dead(std::string why);
     [[nodiscard]] bool dead() const { return dead_; }
@@ -67,6 +71,8 @@ public:
     [[nodiscard]] const std::string& failure() const { return failure_; }
 
 private:
+    /// What check_link_liveness needs, without `now` and without finishing anything.
+    [[nodiscard]] proto::LinkLivenessInput liveness_input(std::chrono::milliseconds keepalive) const;
     void fail(std::string why);
     void on_answer(const std::string& line);
     void on_handshake(const std::error_code& ec);

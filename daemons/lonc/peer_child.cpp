@@ -30,8 +30,6 @@
 namespace lon::lonc {
 namespace {
 
-/// Granularity of timeouts, keepalives, the DEAD countdown and the idle check.
-constexpr auto tick_interval = std::chrono::milliseconds(200);
 /// In-flight requests per link before another link of the pool is opened.
 constexpr std::size_t pipeline_depth = 16;
 
@@ -54,7 +52,7 @@ std::filesystem::path status_path(const Config& cfg, const std::string& peer) {
 PeerChild::PeerChild(asio::io_context& io, link::ValidatedSet& set, std::string peer,
                      UniqueFd listen_fd, UniqueFd channel)
     : io_(io), config_(set.config), peer_(std::move(peer)),
-      peer_host_(config_.hosts.find(peer_)), acceptor_(io), signals_(io), tick_timer_(io),
+      peer_host_(config_.hosts.find(peer_)), acceptor_(io), signals_(io), wake_timer_(io),
       health_(health_policy(config_), clock::now()), rng_(std::random_device{}()),
       spool_(io, config_.paths.spool_dir / peer_, config_.lonc.max_spooled),
       last_activity_(clock::now()),
@@ -108,7 +106,7 @@ void PeerChild::note_unusable_tls() {
     }
 }
 
-void PeerChild::recheck_tls() {
+void PeerChild::recheck_tls(bool connect) {
     std::time_t wall = std::time(nullptr);
     bool usable = tls_ && tls_->usable_at(wall);
     if (usable == tls_usable_) {
@@ -130,7 +128,9 @@ void PeerChild::recheck_tls() {
         spdlog::info("reviving the link to {}", peer_);
     }
     health_.revive(clock::now());
-    maybe_connect();
+    if (connect) {
+        maybe_connect();
+    }
 }
 
 void PeerChild::watch_channel() {
@@ -212,6 +212,7 @@ void PeerChild::apply_bundle(Bundle bundle) {
     maybe_connect();
     last_title_.clear(); // rewrite title and status file
     publish();
+    reschedule(); // the timers may have changed
 }
 
 void PeerChild::retire_links(proto::RetireScope scope, const std::string& why) {
@@ -221,7 +222,7 @@ void PeerChild::retire_links(proto::RetireScope scope, const std::string& why) {
             c->retire();
         }
     }
-    // Idle ones go now; busy ones once their last reply is in (see on_reply / tick).
+    // Idle ones go now; busy ones once their last reply is in (see on_reply / on_wakeup).
     auto conns = conns_;
     for (const auto& c : conns) {
         if (proto::close_retired(pool_conn(*c))) {
@@ -287,9 +288,10 @@ void PeerChild::start() {
     }
     handle_signals();
     do_accept();
-    arm_tick();
+    next_recheck_ = clock::now() + config_.lonc.keepalive;
     maybe_connect();
     publish();
+    reschedule();
 }
 
 proto::Policy PeerChild::policy() const {
@@ -391,6 +393,16 @@ void PeerChild::warn_throttled(std::string_view key, const std::string& text) {
 void PeerChild::on_local_opened(LocalSession& session) {
     locals_.emplace(&session, session.shared_from_this());
     last_activity_ = clock::now();
+    wake_by(session.last_input() + config_.lonc.client_idle_timeout);
+}
+
+void PeerChild::on_local_reusable(LocalSession& session) {
+    wake_by(session.last_input() + config_.lonc.client_idle_timeout);
+}
+
+void PeerChild::count(std::string_view what, std::uint64_t n) {
+    counters_.add(what, n);
+    wake_by(published_at_ + std::chrono::seconds(1)); // the status file shows it
 }
 
 void PeerChild::on_local_closed(LocalSession& session) {
@@ -403,6 +415,10 @@ void PeerChild::on_local_closed(LocalSession& session) {
     last_activity_ = clock::now();
     if (stopping_ && locals_.empty()) {
         io_.stop(); // every answer due has been written
+        return;
+    }
+    if (locals_.empty()) {
+        reschedule(); // the idle exit, from now
     }
 }
 
@@ -430,9 +446,15 @@ void PeerChild::submit(std::string line, PendingRequest::Done done) {
         done(proto::replies::con_lost);
         return;
     }
-    queue_.push_back(std::make_shared<PendingRequest>(
-        std::move(line), now + config_.lonc.request_timeout, std::move(done)));
+    enqueue(std::make_shared<PendingRequest>(std::move(line), now + config_.lonc.request_timeout,
+                                             std::move(done)));
     pump();
+}
+
+void PeerChild::enqueue(RequestPtr request) {
+    auto deadline = request->deadline;
+    queue_.push_back(std::move(request));
+    wake_by(deadline);
 }
 
 std::string PeerChild::local_command(const std::string& line) {
@@ -497,7 +519,7 @@ void PeerChild::send_critical(const std::string& id, const std::string& request,
         }
         critical_done(id, reply);
     };
-    queue_.push_back(std::move(req));
+    enqueue(std::move(req));
     pump();
 }
 
@@ -524,7 +546,7 @@ void PeerChild::critical_done(const std::string& id, std::string_view reply) {
         }
         acks_.push_back(id);
         send_acks();
-        flush_spool(); // the next ones in line, without waiting for the tick
+        flush_spool(); // the next ones in line, without waiting for the timer
     });
 }
 
@@ -566,7 +588,7 @@ void PeerChild::send_acks() {
         }
         asio::post(io_, [this] { send_acks(); });
     };
-    queue_.push_back(std::move(req));
+    enqueue(std::move(req));
     pump();
 }
 
@@ -627,16 +649,28 @@ void PeerChild::pump() {
 
 void PeerChild::maybe_connect() {
     auto now = clock::now();
-    if (stopping_ || peer_host_ == nullptr || idle(now)) {
-        return;
-    }
-    if (proto::decide_open(pool_view(), {config_.lonc.max_connections, pipeline_depth},
-                           health_.may_attempt(now)) == proto::PoolOpen::open) {
+    if (wants_connection(now) && health_.may_attempt(now)) {
         open_connection();
     }
 }
 
+bool PeerChild::wants_connection(clock::time_point now) const {
+    if (stopping_ || peer_host_ == nullptr || idle(now)) {
+        return false;
+    }
+    // Asked as if the backoff had passed: the wakeup waits for it (next_attempt).
+    return proto::decide_open(pool_view(), {config_.lonc.max_connections, pipeline_depth},
+                              true) == proto::PoolOpen::open;
+}
+
 void PeerChild::open_connection(bool upgrade_probe) {
+    // The wall clock may have moved since the last wakeup: offer what is valid now (and
+    // open just this one connection).
+    recheck_tls(false);
+    next_recheck_ = clock::now() + config_.lonc.keepalive; // so it falls with the first ping
+    if (stopping_ || peer_host_ == nullptr) {
+        return;
+    }
     auto offer = proto::client_offer(config_.host_id, peer_, policy());
     auto now = clock::now();
     if (!offer) {
@@ -644,6 +678,7 @@ void PeerChild::open_connection(bool upgrade_probe) {
         health_.on_attempt_failed(now, std::uniform_real_distribution<double>(0, 1)(rng_));
         fail_queue();
         publish();
+        reschedule(); // the next attempt, after the backoff
         return;
     }
     if (peer_host_->resolved.empty()) {
@@ -657,6 +692,7 @@ void PeerChild::open_connection(bool upgrade_probe) {
             health_.on_attempt_failed(now, std::uniform_real_distribution<double>(0, 1)(rng_));
             fail_queue();
             publish();
+            reschedule(); // the next attempt, after the backoff
             return;
         }
         spdlog::info("{} resolved to {}", peer_host_->address, fmt::join(addresses, ", "));
@@ -713,9 +749,11 @@ void PeerChild::on_linked(OutboundConn& conn) {
     spdlog::info("link to {} up ({}), {} connection(s)", peer_, proto::to_string(conn.mode()),
                  linked_count());
     pump();
+    reschedule(); // its keepalive, the spool flush
 }
 
 void PeerChild::on_reply(OutboundConn& conn) {
+    bool first_answer = !health_.answered();
     health_.on_answer();
     if (proto::close_retired(pool_conn(conn))) {
         conn.close(); // its replacement takes the traffic
@@ -723,6 +761,19 @@ void PeerChild::on_reply(OutboundConn& conn) {
     }
     if (!queue_.empty()) {
         pump();
+    }
+    // The first answer starts the stable_after clock; the last one in flight of a child
+    // without clients starts the idle exit. Other replies change no deadline that matters:
+    // a keepalive put back by traffic only makes the timer wake early once.
+    if (first_answer || (locals_.empty() && conn.in_flight() == 0)) {
+        reschedule();
+    }
+}
+
+void PeerChild::on_keepalive_answered(OutboundConn& conn) {
+    on_reply(conn);
+    if (!stopping_) {
+        reschedule(); // the next ping is a keepalive from now, not at the old deadline
     }
 }
 
@@ -777,6 +828,7 @@ void PeerChild::on_conn_closed(OutboundConn& conn) {
     asio::post(io_, [this] {
         maybe_connect();
         publish();
+        reschedule(); // the backoff, the idle exit
     });
 }
 
@@ -789,21 +841,105 @@ void PeerChild::fail_queue() {
     queue_drained();
 }
 
-void PeerChild::arm_tick() {
-    tick_timer_.expires_after(tick_interval);
-    tick_timer_.async_wait([this](std::error_code ec) {
+void PeerChild::arm(clock::time_point at) {
+    if (stopping_) {
+        return;
+    }
+    armed_at_ = at;
+    wake_timer_.expires_at(at);
+    wake_timer_.async_wait([this](std::error_code ec) {
         if (!ec && !stopping_) {
-            tick();
-            if (stopping_) {
-                return;
-            }
-            arm_tick();
+            on_wakeup();
         }
     });
 }
 
-void PeerChild::tick() {
+void PeerChild::reschedule() {
+    if (!stopping_) {
+        arm(proto::next_wakeup(wakeup_input(clock::now())));
+    }
+}
+
+void PeerChild::wake_by(clock::time_point at) {
+    if (at < armed_at_) {
+        arm(std::max(at, last_wakeup_ + proto::WakeupInput{}.min_gap));
+    }
+}
+
+proto::WakeupInput PeerChild::wakeup_input(clock::time_point now) const {
+    proto::WakeupInput in;
+    in.now = now;
+    in.last_wakeup = last_wakeup_;
+    in.next_recheck = next_recheck_;
+    for (const auto& c : conns_) {
+        if (proto::probe_liveness(pool_conn(*c))) {
+            auto due = c->next_due(config_.lonc.keepalive);
+            if (!in.links_due || due < *in.links_due) {
+                in.links_due = due;
+            }
+        }
+    }
+    if (!queue_.empty()) {
+        in.queue_due = queue_.front()->deadline; // expire_requests looks at the front only
+    }
+    in.connect_wanted = wants_connection(now);
+    in.next_attempt = health_.next_attempt();
+    in.dead = health_.state() == proto::PeerHealth::State::dead;
+    in.budget_restore = health_.budget_restore_at();
+    if ((!spool_.empty() || !acks_.empty()) && linked_now()) {
+        in.flush_due = next_flush_;
+    }
+    if (peer_host_ != nullptr &&
+        proto::upgrade_probe_due(pool_view(), tls_usable_, std::max(now, next_upgrade_),
+                                 next_upgrade_)) {
+        in.upgrade_due = next_upgrade_;
+    }
+    if (unheld()) {
+        in.idle_exit = last_activity_ + config_.lonc.idle_timeout;
+    }
+    for (const auto& [raw, session] : locals_) {
+        if (session->reusable()) {
+            auto due = session->last_input() + config_.lonc.client_idle_timeout;
+            if (!in.local_idle || due < *in.local_idle) {
+                in.local_idle = due;
+            }
+        }
+    }
+    if (counters_.version() != published_counters_) {
+        in.status_due = published_at_ + std::chrono::seconds(1);
+    }
+    // Certificate ends by the wall clock, as steady instants (a clock jump meanwhile is the
+    // re-check's business).
+    std::time_t wall = std::time(nullptr);
+    auto at_wall = [&](std::time_t t) {
+        // Beyond a year is beyond any wakeup that matters (and beyond overflow).
+        constexpr std::time_t year = 365L * 24 * 3600;
+        return now + std::chrono::seconds(std::min<std::time_t>(t - wall, year));
+    };
+    auto cert_event = [&](std::time_t t) {
+        auto at = at_wall(t);
+        if (!in.certificate_end || at < *in.certificate_end) {
+            in.certificate_end = at;
+        }
+    };
+    if (tls_ && tls_usable_) {
+        cert_event(tls_->not_after);
+    } else if (tls_ && wall < tls_->not_before) {
+        cert_event(tls_->not_before);
+    }
+    for (const auto& c : conns_) {
+        if (c->linked() && !c->retired() && c->mode() == proto::Mode::ssl) {
+            cert_event(std::max(c->peer_not_after(), wall));
+        }
+    }
+    return in;
+}
+
+void PeerChild::on_wakeup() {
     auto now = clock::now();
+    last_wakeup_ = now;
+    armed_at_ = clock::time_point::max();
+    next_recheck_ = now + config_.lonc.keepalive;
     health_.tick(now);
     recheck_tls();
     check_certificates(now);
@@ -829,6 +965,7 @@ void PeerChild::tick() {
     }
     maybe_connect();
     publish();
+    reschedule();
 }
 
 void PeerChild::expire_requests(clock::time_point now) {
@@ -866,17 +1003,17 @@ void PeerChild::check_links(clock::time_point now) {
     }
 }
 
-/// Idle: no local client, nothing queued or in flight, no local activity for idle_timeout.
-bool PeerChild::idle(clock::time_point now) const {
+bool PeerChild::unheld() const {
     if (!locals_.empty() || !queue_.empty() || !spool_.empty()) {
         return false;
     }
-    for (const auto& c : conns_) {
-        if (c->in_flight() > 0 && c->linked()) {
-            return false;
-        }
-    }
-    return now - last_activity_ >= config_.lonc.idle_timeout;
+    return std::none_of(conns_.begin(), conns_.end(),
+                        [](const auto& c) { return c->in_flight() > 0 && c->linked(); });
+}
+
+/// Idle: no local client, nothing queued or in flight, no local activity for idle_timeout.
+bool PeerChild::idle(clock::time_point now) const {
+    return unheld() && now - last_activity_ >= config_.lonc.idle_timeout;
 }
 
 long PeerChild::seconds_to_probe(clock::time_point now) const {
@@ -997,6 +1134,7 @@ void PeerChild::handle_signals() {
         }
         last_title_.clear(); // rewrite title and status file
         publish();
+        reschedule(); // a revived link's attempt, the countdown gone
         handle_signals();
     });
 }
@@ -1009,7 +1147,7 @@ void PeerChild::stop(int code) {
     exit_code_ = code;
     std::error_code ignored;
     signals_.cancel(ignored);
-    tick_timer_.cancel();
+    wake_timer_.cancel();
     accept_timer_.cancel();
     acceptor_.close(ignored); // our copy only; the parent keeps the socket
     fail_queue();
@@ -1027,8 +1165,8 @@ void PeerChild::stop(int code) {
         return;
     }
     // A client that never reads its replies must not keep us alive.
-    tick_timer_.expires_after(std::chrono::seconds(2));
-    tick_timer_.async_wait([this](std::error_code ec) {
+    wake_timer_.expires_after(std::chrono::seconds(2));
+    wake_timer_.async_wait([this](std::error_code ec) {
         if (!ec) {
             io_.stop();
         }

@@ -29,6 +29,7 @@
 #include "negotiation.hpp"
 #include "peer_health.hpp"
 #include "pool_policy.hpp"
+#include "wakeup.hpp"
 #include "pending_request.hpp"
 #include "roster_file.hpp"
 #include "spool.hpp"
@@ -67,8 +68,9 @@ public:
         return tls_ && tls_usable_ ? &*tls_ : nullptr;
     }
 
-    /// Counts a limit hit or timeout; shown under "counters" in the status.
-    void count(std::string_view what, std::uint64_t n = 1) { counters_.add(what, n); }
+    /// Counts a limit hit or timeout; shown under "counters" in the status (written within
+    /// a second).
+    void count(std::string_view what, std::uint64_t n = 1);
 
     /// Logs a warning for `key`, at most one line per key every few seconds (with the number
     /// of occurrences left out).
@@ -77,6 +79,9 @@ public:
     // From local clients.
     void on_local_opened(LocalSession& session);
     void on_local_closed(LocalSession& session);
+    /// `session` has nothing outstanding any more: it may be closed client_idle_timeout after
+    /// its last request.
+    void on_local_reusable(LocalSession& session);
     /// The queue holds lonc.max_queued requests: local clients are not read meanwhile.
     [[nodiscard]] bool queue_full() const { return queue_.size() >= config_.lonc.max_queued; }
     /// `session` is held back by a full queue: tell it when the queue drains.
@@ -92,6 +97,8 @@ public:
     // From links.
     void on_linked(OutboundConn& conn);
     void on_reply(OutboundConn& conn);
+    /// Our keepalive ping on `conn` was answered: its next ping is a keepalive from now.
+    void on_keepalive_answered(OutboundConn& conn);
     void on_conn_closed(OutboundConn& conn);
 
 private:
@@ -103,8 +110,23 @@ private:
     /// Lets sessions held back by the queue bound read again once it has room.
     void queue_drained();
     void handle_signals();
-    void arm_tick();
-    void tick();
+    /// Everything due now (timeouts, keepalives, retries, certificate checks, spool, idle
+    /// exit, title), then the timer is armed for the next deadline.
+    void on_wakeup();
+    /// What proto::next_wakeup needs to know, now.
+    [[nodiscard]] proto::WakeupInput wakeup_input(clock::time_point now) const;
+    /// Arms the timer at the next deadline (computed afresh): after a change of state that
+    /// may bring a deadline nearer or push the armed one back.
+    void reschedule();
+    /// A new deadline `at` (a request queued): the timer wakes by then at the latest.
+    void wake_by(clock::time_point at);
+    void arm(clock::time_point at);
+    /// Nothing holds the child: no local client, nothing queued, in flight or spooled.
+    [[nodiscard]] bool unheld() const;
+    /// A request for the peer joins the queue; the timer wakes by its deadline.
+    void enqueue(RequestPtr request);
+    /// The pool wants another connection and may open one once the backoff allows.
+    [[nodiscard]] bool wants_connection(clock::time_point now) const;
     /// The pool as proto/pool_policy.hpp sees it, in the order of conns_.
     [[nodiscard]] std::vector<proto::PoolConn> pool_view() const;
     /// Hands queued requests to links (pick_connection), then maybe_connect.
@@ -129,10 +151,13 @@ private:
     /// Takes credentials from a set the parent validated. When they changed, existing links
     /// are retired (replaced without failing a request).
     void adopt_tls(std::optional<link::TlsCredentials> creds);
-    /// Whether our certificate is within its dates now (checked every tick): a clock that was
+    /// Whether our certificate is within its dates now (checked at every wakeup and
+    /// connection attempt, at least once per lonc.keepalive): a clock that was
     /// wrong and is right again brings the certificate back, and the link with it (a DEAD
     /// link is revived, retries reset), without a HUP.
-    void recheck_tls();
+    /// `connect`: open a connection at once when the certificate came back (not from
+    /// open_connection itself).
+    void recheck_tls(bool connect = true);
     /// Sets tls_usable_ for the clock now, with a warning when the certificate is not valid.
     void note_unusable_tls();
     /// Control channel from the parent: a bundle (validated_set.hpp) after each accepted HUP.
@@ -165,7 +190,12 @@ private:
     const Host* peer_host_ = nullptr;
     asio::local::stream_protocol::acceptor acceptor_;
     asio::signal_set signals_;
-    asio::steady_timer tick_timer_;
+    /// The one timer of the child: armed at the next deadline (proto/wakeup.hpp), never on a
+    /// fixed period, so an idle child sleeps until its keepalive.
+    asio::steady_timer wake_timer_;
+    clock::time_point armed_at_ = clock::time_point::max(); ///< max: not armed
+    clock::time_point last_wakeup_{};
+    clock::time_point next_recheck_{}; ///< the wall-clock checks, at least once per keepalive
     proto::PeerHealth health_;
     std::mt19937 rng_;
     std::optional<link::TlsCredentials> tls_;

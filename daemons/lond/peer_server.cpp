@@ -160,6 +160,7 @@ void PeerServer::apply_bundle(Bundle bundle) {
     (void)tls();
     last_title_.clear();
     publish();
+    arm_idle_sweep(true); // lond.idle_timeout may have changed
 }
 
 void PeerServer::do_receive() {
@@ -270,16 +271,26 @@ void PeerServer::on_session_linked(Session& session) {
     publish();
 }
 
-void PeerServer::arm_idle_sweep() {
-    if (idle_sweep_armed_ || stopping_ || linked_.empty()) {
+void PeerServer::arm_idle_sweep(bool again) {
+    if ((idle_sweep_armed_ && !again) || stopping_ || linked_.empty()) {
         return;
     }
+    // Armed at the oldest session's deadline, not on a period: an idle lond child wakes
+    // about once per idle_timeout (a session pinged meanwhile just moves the deadline on).
+    // Never sooner than 100 ms from now, so a session closing meanwhile cannot make it spin.
+    auto now = std::chrono::steady_clock::now();
+    auto due = std::chrono::steady_clock::time_point::max();
+    for (Session* s : linked_) {
+        due = std::min(due, s->last_input() + config_.lond.idle_timeout);
+    }
     idle_sweep_armed_ = true;
-    idle_timer_.expires_after(std::max<std::chrono::milliseconds>(
-        config_.lond.idle_timeout / 4, std::chrono::milliseconds(100)));
+    idle_timer_.expires_at(std::max(due, now + std::chrono::milliseconds(100)));
     idle_timer_.async_wait([this](std::error_code ec) {
+        if (ec) {
+            return; // cancelled: re-armed (again) or stopping
+        }
         idle_sweep_armed_ = false;
-        if (!ec && !stopping_) {
+        if (!stopping_) {
             sweep_idle();
             arm_idle_sweep();
         }

@@ -75,8 +75,9 @@ private:
     void revive_local_lonc();
     /// Closes sessions that have received nothing for lond.idle_timeout (a peer that lost
     /// power or rebooted leaves half-open connections behind; a live lonc pings every
-    /// keepalive). Runs every quarter of idle_timeout while sessions are linked.
-    void arm_idle_sweep();
+    /// keepalive). Armed at the earliest deadline of the linked sessions; `again` re-arms a
+    /// timer already armed (lond.idle_timeout changed).
+    void arm_idle_sweep(bool again = false);
     void sweep_idle();
     /// Takes the configuration and credentials of a bundle the parent validated (and
     /// re-reads the CA roster).

@@ -270,6 +270,26 @@ double cpu_seconds(pid_t pid) {
            static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+long long context_switches(pid_t pid) {
+    std::error_code ec;
+    std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid) + "/task", ec);
+    if (ec) {
+        return -1;
+    }
+    long long total = 0;
+    for (const auto& task : tasks) {
+        std::istringstream in(read_file(task.path() / "status"));
+        for (std::string line; std::getline(in, line);) {
+            for (const char* field : {"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"}) {
+                if (line.rfind(field, 0) == 0) {
+                    total += std::strtoll(line.c_str() + std::strlen(field), nullptr, 10);
+                }
+            }
+        }
+    }
+    return total;
+}
+
 bool alive(pid_t pid) {
     if (pid <= 0 || ::kill(pid, 0) != 0) {
         return false;

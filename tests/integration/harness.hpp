@@ -62,6 +62,10 @@ std::vector<pid_t> descendants_of(pid_t pid);
 long proc_status_kb(pid_t pid, const std::string& field);
 /// CPU seconds (user + system) the process has used so far; -1 when it is gone.
 double cpu_seconds(pid_t pid);
+/// Times the process has been scheduled off the CPU so far, all its threads together
+/// (voluntary_ctxt_switches + nonvoluntary_ctxt_switches of /proc/<pid>/task/*/status): each
+/// wakeup of an idle process costs one. -1 when it is gone.
+long long context_switches(pid_t pid);
 /// True when the daemons under test are built with ASan/UBSan (LONLINK_SANITIZED set by
 /// scripts/test --sanitize): their resident memory says nothing about ours then, so memory
 /// bounds are checked in the normal build only.

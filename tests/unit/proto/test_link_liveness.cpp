@@ -54,3 +54,20 @@ TEST_CASE("Link liveness: negotiation is bounded by two keepalives", "[proto]") 
     CHECK(negotiation_timeout(10s, 30s) == 10s);
     CHECK(negotiation_timeout(10s, 1s) == 2s);
 }
+
+TEST_CASE("Link liveness: the next check is when the answer first changes", "[proto][idle_wakeups]") {
+    auto in = at(0ms, 0ms);
+    CHECK(next_liveness_check(in) == t0 + 1000ms); // the ping
+    CHECK(check_link_liveness(at(1000ms, 0ms)) == Action::send_ping);
+    in.ping_deadline = t0 + 2000ms;
+    in.last_received = t0 + 1000ms;
+    CHECK(next_liveness_check(in) == t0 + 2000ms); // the unanswered ping
+    in.last_received = t0 + 1500ms; // something arrived meanwhile: quiet for a keepalive first
+    CHECK(next_liveness_check(in) == t0 + 2500ms);
+    in.now = t0 + 2499ms;
+    CHECK(check_link_liveness(in) == Action::none);
+    in.now = t0 + 2500ms;
+    CHECK(check_link_liveness(in) == Action::close_keepalive_lost);
+    in.earliest_request_deadline = t0 + 1200ms; // a request runs out first
+    CHECK(next_liveness_check(in) == t0 + 1200ms);
+}

@@ -284,3 +284,24 @@ TEST_CASE("PeerHealth: a link found dead costs a retry; a silent peer goes DEAD"
         CHECK(g.state() == State::connecting);
     }
 }
+
+TEST_CASE("PeerHealth: the budget comes back at budget_restore_at, and only then",
+          "[proto][idle_wakeups]") {
+    PeerHealth h(policy, t0);
+    CHECK_FALSE(h.budget_restore_at()); // nothing spent
+    h.on_attempt_failed(t0, 0.0);
+    CHECK_FALSE(h.budget_restore_at()); // not linked
+    h.on_linked(t0 + 1000ms);
+    CHECK_FALSE(h.budget_restore_at()); // not answered: nothing to wait for
+    CHECK_FALSE(h.answered());
+    h.on_answer();
+    CHECK(h.answered());
+    REQUIRE(h.budget_restore_at());
+    auto at = *h.budget_restore_at();
+    CHECK(at == t0 + 31000ms);
+    h.tick(at - 1ms);
+    CHECK(h.retries_remaining() == 2);
+    h.tick(at);
+    CHECK(h.retries_remaining() == 3);
+    CHECK_FALSE(h.budget_restore_at()); // restored: no wakeup left for it
+}
