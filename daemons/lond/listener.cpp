@@ -18,6 +18,7 @@
 #include "net.hpp"
 #include "file_write.hpp"
 #include "proctitle.hpp"
+#include "reload_result.hpp"
 #include "spawn.hpp"
 #include "titles.hpp"
 
@@ -512,9 +513,12 @@ void Listener::reload(bool prune) {
     if (!error.empty()) {
         spdlog::error("reload refused, keeping the previous configuration and credentials: {}",
                       error);
+        link::write_reload_result(config_, "lond", error);
         return;
     }
     if (!adopt_bundle(set.bundle)) {
+        link::write_reload_result(config_, "lond",
+                                  "cannot keep the new configuration for the children (see the log)");
         return;
     }
     Config fresh = std::move(set.config);
@@ -530,6 +534,7 @@ void Listener::reload(bool prune) {
     link::warn_unresolved(config_);
     link::log_credentials(set.tls);
     spdlog::info("reloaded {}", config_.file.string());
+    link::write_reload_result(config_, "lond", "");
     for (auto& [peer, child] : children_) {
         bool gone = config_.hosts.find(peer) == nullptr;
         if (prune && gone) {
