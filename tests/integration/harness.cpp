@@ -926,6 +926,8 @@ std::filesystem::path Cluster::ca_dir(const std::string& ca) const {
 
 void Cluster::issue_certificate(int i, const std::string& ca) {
     auto scripts = scripts_dir();
+    // The scripts read the config through lond (scripts/lib/lonconfig.sh): the one under test.
+    const std::string bin_dir = "LONLINK_BIN_DIR=" + lond_bin().parent_path().parent_path().string();
     auto check = [](const RunResult& r, const std::string& what) {
         if (r.code != 0) {
             throw std::runtime_error(what + " failed (" + std::to_string(r.code) +
@@ -933,20 +935,20 @@ void Cluster::issue_certificate(int i, const std::string& ca) {
         }
     };
     if (!std::filesystem::exists(ca_dir(ca) / "ca.pem")) {
-        check(run({"/bin/bash", (scripts / "make-cluster-ca").string(), "--ca-dir",
+        check(run({"/usr/bin/env", bin_dir, "/bin/bash", (scripts / "make-cluster-ca").string(), "--ca-dir",
                    ca_dir(ca).string(), "--name", "lonlink test " + ca}),
               "make-cluster-ca");
     }
-    check(run({"/bin/bash", (scripts / "request_ssl_key.sh").string(), "--config",
+    check(run({"/usr/bin/env", bin_dir, "/bin/bash", (scripts / "request_ssl_key.sh").string(), "--config",
                config(i).string()}),
           "request_ssl_key.sh");
     auto out = tmp_.path() / ("responses-" + ca);
     std::filesystem::create_directories(out);
-    check(run({"/bin/bash", (scripts / "sign-response").string(), "--ca-dir", ca_dir(ca).string(),
+    check(run({"/usr/bin/env", bin_dir, "/bin/bash", (scripts / "sign-response").string(), "--ca-dir", ca_dir(ca).string(),
                "--hosts", (tmp_.path() / "hosts.yaml").string(), "--out-dir", out.string(),
                (dir(i) / "certs" / "lonhost.csr").string()}),
           "sign-response");
-    check(run({"/bin/bash", (out / (id(i) + ".response.sh")).string(), "--config",
+    check(run({"/usr/bin/env", bin_dir, "/bin/bash", (out / (id(i) + ".response.sh")).string(), "--config",
                config(i).string()}),
           "response script");
 }
