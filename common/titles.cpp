@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "host_port.hpp"
+
 namespace lon::titles {
 
 std::string lonc_parent(std::string_view own_id, int children) {
@@ -24,7 +26,7 @@ std::string lonc_dead(std::string_view peer, long seconds_to_probe) {
 
 std::string lond_parent(std::string_view own_id, std::string_view address, unsigned port,
                         int children) {
-    return fmt::format("lond: parent {} listening {}:{} peers: {}", own_id, address, port,
+    return fmt::format("lond: parent {} listening {} peers: {}", own_id, host_port(address, port),
                        children);
 }
 

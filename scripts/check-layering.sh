@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # check-layering.sh: fail when a source file includes a header its layer must not use.
 #   scripts/check-layering.sh
-# Rules (see DESIGN.md, "Layering"):
+# Rules (see README.md, "Layout"):
 #   proto/    pure: no Asio, OpenSSL, <sys/...>, <unistd.h>, socket/network or fd headers
 #   common/   no Asio, no OpenSSL
 #   nothing outside daemons/lonc and daemons/lond includes their files (daemons/link,

@@ -28,6 +28,17 @@ std::optional<DaemonArgs> parse_daemon_args(int argc, char** argv, std::string& 
             if (!value(a.config)) {
                 return std::nullopt;
             }
+            a.config_given = true;
+        } else if (arg == "--hosts-file") {
+            if (!value(a.hosts_file)) {
+                return std::nullopt;
+            }
+        } else if (arg == "--check") {
+            a.check = true;
+        } else if (arg == "--print") {
+            if (!value(a.print.emplace_back())) {
+                return std::nullopt;
+            }
         } else if (arg == "--foreground" || arg == "-f") {
             a.foreground = true;
         } else if (arg == "--help" || arg == "-h") {

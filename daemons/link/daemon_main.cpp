@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include "config_print.hpp"
 #include "log.hpp"
 #include "net.hpp"
 #include "proctitle.hpp"
@@ -40,6 +41,54 @@ void raise_descriptor_limit() {
         return;
     }
     spdlog::info("descriptor limit {} (the hard limit)", lim.rlim_cur);
+}
+
+/// What stops a start once config and hosts are valid: certificates present but unusable
+/// (key mode, key not matching, wrong host), or expired where this daemon may not link
+/// insecure. Empty when a start may go on. Reads cert_dir (startup, --check).
+std::string credentials_problem(ValidatedSet& set, const char* name) {
+    // Silently running insecure instead of with the certificates given would be a downgrade
+    // nobody asked for.
+    if (auto problem = read_credentials(set); !problem.empty()) {
+        return problem;
+    }
+    // An expired certificate where this daemon may not link insecure: it could link with
+    // no peer at all, so say so plainly instead of running uselessly.
+    const Config& cfg = set.config;
+    bool insecure_allowed = std::string_view(name) == "lond" ? cfg.lond.allow_insecure
+                                                             : cfg.lonc.allow_insecure;
+    if (const auto& c = set.tls.credentials;
+        c && std::time(nullptr) >= c->not_after && !insecure_allowed) {
+        std::tm tm{};
+        gmtime_r(&c->not_after, &tm);
+        char when[32];
+        std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+        return (cfg.paths.cert_dir / "lonhostcert.pem").string() + " expired on " + when +
+               ", and " + name + ".allow_insecure is false: " + name +
+               " could not link with any peer. Install a new certificate "
+               "(request_ssl_key.sh, then the CA's response script)";
+    }
+    return {};
+}
+
+/// --print KEY...: each value on a line of its own; an unknown key is a usage error.
+int print_values(const Config& cfg, const DaemonArgs& args, const char* name) {
+    std::string out;
+    for (const std::string& key : args.print) {
+        auto value = config_value(cfg, key);
+        if (!value) {
+            std::string keys;
+            for (const std::string& k : config_keys()) {
+                keys += (keys.empty() ? "" : ", ") + k;
+            }
+            std::fprintf(stderr, "%s: --print: no config key '%s' (keys: %s)\n", name,
+                         key.c_str(), keys.c_str());
+            return 2;
+        }
+        out += *value + "\n";
+    }
+    std::fputs(out.c_str(), stdout);
+    return 0;
 }
 
 } // namespace
@@ -89,6 +138,26 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
         std::printf("%s (lonlink) %s\n", program.name, LONLINK_VERSION);
         return 0;
     }
+    if (!args->hosts_file.empty()) {
+        // A hosts table alone (the CA host has no lonlink config): only its ids.
+        if (args->print.size() != 1 || args->print[0] != "hosts") {
+            std::fprintf(stderr, "%s: --hosts-file goes with --print hosts only\n%s",
+                         program.name, program.usage);
+            return 2;
+        }
+        try {
+            HostTable table = load_host_table(args->hosts_file);
+            std::string ids;
+            for (const Host& h : table.hosts()) {
+                ids += (ids.empty() ? "" : " ") + h.id;
+            }
+            std::printf("%s\n", ids.c_str());
+            return 0;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s: %s\n", program.name, e.what());
+            return 2;
+        }
+    }
     ValidatedSet set;
     try {
         if (args->role == "peer") {
@@ -104,13 +173,36 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
             set = read_config_set(args->config);
         }
     } catch (const ConfigError& e) {
-        std::fprintf(stderr, "%s: %s\n", program.name, e.what());
+        // The config file itself could not be read: say how to name another one.
+        std::string unread =
+            std::filesystem::absolute(args->config).lexically_normal().string() + ": cannot read";
+        bool missing = args->role.empty() && std::string_view(e.what()).rfind(unread, 0) == 0;
+        std::fprintf(stderr, "%s: %s%s\n", program.name, e.what(), missing ? config_hint : "");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s: %s\n", program.name, e.what());
         return 3;
     }
     const Config& cfg = set.config;
+    if (!args->print.empty()) {
+        return print_values(cfg, *args, program.name);
+    }
+    if (args->check) {
+        // What a start checks before it binds anything: config, hosts table, certificates.
+        std::string problem;
+        try {
+            problem = credentials_problem(set, program.name);
+        } catch (const std::exception& e) {
+            problem = e.what();
+        }
+        if (!problem.empty()) {
+            std::fprintf(stderr, "%s: %s\n", program.name, problem.c_str());
+            return 3;
+        }
+        std::printf("%s: %s: configuration, hosts table and certificates are good\n",
+                    program.name, cfg.file.c_str());
+        return 0;
+    }
     try {
         if (args->role == "peer") {
             init_logging(std::string(program.name) + "[" + args->peer + "]",
@@ -134,27 +226,8 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
                          "which fails once the binary is replaced",
                          std::strerror(exe_errno));
         }
-        // Certificates present but unusable (key mode, key not matching, wrong host) stop the
-        // start: silently running insecure instead would be a downgrade nobody asked for.
-        if (auto problem = read_credentials(set); !problem.empty()) {
+        if (auto problem = credentials_problem(set, program.name); !problem.empty()) {
             throw std::runtime_error(problem);
-        }
-        // An expired certificate where this daemon may not link insecure: it could link with
-        // no peer at all, so say so plainly instead of running uselessly.
-        bool insecure_allowed = std::string_view(program.name) == "lond"
-                                    ? cfg.lond.allow_insecure
-                                    : cfg.lonc.allow_insecure;
-        if (const auto& c = set.tls.credentials;
-            c && std::time(nullptr) >= c->not_after && !insecure_allowed) {
-            std::tm tm{};
-            gmtime_r(&c->not_after, &tm);
-            char when[32];
-            std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
-            throw std::runtime_error((cfg.paths.cert_dir / "lonhostcert.pem").string() +
-                                     " expired on " + when + ", and " + program.name +
-                                     ".allow_insecure is false: " + program.name +
-                                     " could not link with any peer. Install a new certificate "
-                                     "(request_ssl_key.sh, then the CA's response script)");
         }
         log_credentials(set.tls);
         return program.run_parent(set, *args);

@@ -1,5 +1,7 @@
 #include "net.hpp"
 
+#include "host_port.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -101,10 +103,10 @@ UniqueFd bind_tcp_listener(const std::string& address, unsigned short port) {
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (::bind(fd.get(), ep.data(), static_cast<socklen_t>(ep.size())) < 0) {
-        throw_errno("bind " + address + ":" + std::to_string(port));
+        throw_errno("bind " + host_port(address, port));
     }
     if (::listen(fd.get(), SOMAXCONN) < 0) {
-        throw_errno("listen " + address + ":" + std::to_string(port));
+        throw_errno("listen " + host_port(address, port));
     }
     return fd;
 }

@@ -16,10 +16,15 @@
 namespace {
 
 constexpr const char* usage =
-    "usage: lonc [--config FILE] [--foreground]\n"
+    "usage: lonc [--config FILE] [--foreground | --check | --print KEY...]\n"
     "  Keeps links to every peer's lond; local programs talk to <socket_dir>/<peer>.\n"
     "  --config FILE   configuration (default $LONLINK_CONFIG or /etc/lonlink/lonlink.yaml)\n"
     "  --foreground    stay attached to the terminal and log to stderr as well\n"
+    "  --check         load and validate config, hosts table and certificates as a start\n"
+    "                  would, say whether they are good, and exit (0 good, 2 or 3 not)\n"
+    "  --print KEY     print the value of a dotted config key as loaded (listen.port,\n"
+    "                  paths.cert_dir, ...; `hosts`: every host id); repeatable; then exit\n"
+    "  --hosts-file F --print hosts   the host ids of hosts table F alone (no config)\n"
     "  Signals: TERM/INT stop, HUP reload, USR1 revive DEAD links and write status.\n"
     "  Exit status: 0 ok, 2 usage or configuration error, 3 other startup error.\n";
 

@@ -3,16 +3,21 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "critical.hpp"
 #include "daemon_main.hpp"
 #include "fd_passing.hpp"
+#include "file_write.hpp"
+#include "json.hpp"
 #include "net.hpp"
 #include "proctitle.hpp"
+#include "reload_result.hpp"
 #include "spawn.hpp"
 #include "titles.hpp"
 
@@ -56,6 +61,7 @@ struct Parent::Slot {
     asio::local::stream_protocol::acceptor acceptor;
     asio::steady_timer restart_timer;
     pid_t pid = -1;
+    bool restarting = false; ///< its child ended abnormally; a timer starts the next one
     UniqueFd channel; ///< our end of the running child's control channel
     std::chrono::steady_clock::time_point started{};
     std::chrono::milliseconds backoff = restart_backoff_initial;
@@ -118,6 +124,7 @@ void Parent::start() {
 }
 
 void Parent::watch(Slot& slot) {
+    slot.restarting = false;
     slot.acceptor.async_wait(asio::socket_base::wait_read, [this, &slot](std::error_code ec) {
         if (ec || stopping_ || slot.pid > 0 || slot.removed) {
             return;
@@ -146,6 +153,8 @@ void Parent::spawn(Slot& slot) {
     if (pid < 0) {
         slot.channel.reset();
         spdlog::error("cannot start lonc child for {}: {}", slot.peer, std::strerror(errno));
+        slot.restarting = true;
+        update_title();
         slot.restart_timer.expires_after(slot.backoff);
         slot.restart_timer.async_wait([this, &slot](std::error_code ec) {
             if (!ec) {
@@ -155,6 +164,7 @@ void Parent::spawn(Slot& slot) {
         return;
     }
     slot.pid = pid;
+    slot.restarting = false;
     slot.started = std::chrono::steady_clock::now();
     spdlog::info("started lonc child for {} (pid {})", slot.peer, pid);
     update_title();
@@ -191,6 +201,7 @@ void Parent::on_child_exit(pid_t pid, int status) {
                 spdlog::warn("restarting lonc child for {} {} in {} ms", slot.peer,
                              spooled ? "to deliver its spool" : "on demand",
                              slot.backoff.count());
+                slot.restarting = true;
                 slot.restart_timer.expires_after(slot.backoff);
                 slot.restart_timer.async_wait([this, &slot](std::error_code ec) {
                     if (ec || stopping_ || slot.pid > 0 || slot.removed) {
@@ -251,16 +262,17 @@ void Parent::handle_signals() {
 void Parent::reload() {
     // Config, hosts table and credentials are one set: any of them bad, none is taken.
     link::ValidatedSet set;
+    std::string error;
     try {
         set = link::read_config_set(config_.file);
+        error = link::read_credentials(set);
     } catch (const std::exception& e) {
-        spdlog::error("reload refused, keeping the previous configuration and credentials: {}",
-                      e.what());
-        return;
+        error = e.what();
     }
-    if (auto error = link::read_credentials(set); !error.empty()) {
+    if (!error.empty()) {
         spdlog::error("reload refused, keeping the previous configuration and credentials: {}",
                       error);
+        link::write_reload_result(config_, "lonc", error);
         return;
     }
     bundle_ = link::keep_for_children(std::move(set.bundle));
@@ -313,6 +325,7 @@ void Parent::reload() {
         }
     }
     spdlog::info("reloaded {}", config_.file.string());
+    link::write_reload_result(config_, "lonc", "");
     update_title();
     link::return_freed_heap();
 }
@@ -330,6 +343,7 @@ void Parent::shutdown() {
         slot->restart_timer.cancel();
         std::filesystem::remove(config_.paths.socket_dir / peer, ignored);
     }
+    std::filesystem::remove(status_path(), ignored);
     forward(SIGTERM);
     bool any = std::any_of(slots_.begin(), slots_.end(),
                            [](const auto& s) { return s.second->pid > 0; });
@@ -350,6 +364,36 @@ void Parent::update_title() {
     int children = static_cast<int>(std::count_if(
         slots_.begin(), slots_.end(), [](const auto& s) { return s.second->pid > 0; }));
     proctitle::set(titles::lonc_parent(config_.host_id, children));
+    write_status();
+}
+
+std::filesystem::path Parent::status_path() const {
+    return config_.paths.run_dir / "lonc.json";
+}
+
+void Parent::write_status() {
+    if (stopping_) {
+        return; // shutdown removes it
+    }
+    // Every peer it serves, child or not: lonc starts children on demand, so ps alone does
+    // not show the idle ones (loncontrol status lists them from here).
+    std::string peers;
+    for (const auto& [peer, slot] : slots_) {
+        if (slot->removed) {
+            continue;
+        }
+        const char* child = slot->pid > 0 ? "running" : (slot->restarting ? "restarting" : "idle");
+        peers += std::string(peers.empty() ? "" : ",") + "{\"peer\":" + json_string(peer) +
+                 ",\"child\":\"" + child + "\",\"pid\":" +
+                 (slot->pid > 0 ? std::to_string(slot->pid) : "null") + "}";
+    }
+    std::string json = "{\"role\":\"lonc-parent\",\"host\":" + json_string(config_.host_id) +
+                       ",\"pid\":" + std::to_string(::getpid()) + ",\"peers\":[" + peers +
+                       "],\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
+    if (!write_file_atomic(status_path(), json)) {
+        // Rewritten at each change of a child; once per change is no flood.
+        spdlog::warn("cannot write {}: {}", status_path().string(), std::strerror(errno));
+    }
 }
 
 } // namespace lon::lonc

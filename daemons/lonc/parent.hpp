@@ -47,7 +47,10 @@ private:
     void handle_signals();
     void reload();
     void shutdown();
+    /// Title and run_dir/lonc.json (every peer and whether a child serves it).
     void update_title();
+    void write_status();
+    [[nodiscard]] std::filesystem::path status_path() const;
     void forward(int sig);
     /// Whether <spool_dir>/<peer> holds a durable request (then a child is started for it).
     [[nodiscard]] bool spool_pending(const std::string& peer) const;

@@ -21,6 +21,7 @@
 #include "outbound_conn.hpp"
 #include "critical.hpp"
 #include "fd_passing.hpp"
+#include "host_port.hpp"
 #include "file_write.hpp"
 #include "pin_store.hpp"
 #include "proctitle.hpp"
@@ -663,6 +664,29 @@ bool PeerChild::wants_connection(clock::time_point now) const {
                               true) == proto::PoolOpen::open;
 }
 
+void PeerChild::log_no_offer() {
+    // Say which rule forbids plaintext, and the way out: the admin's next step differs.
+    auto p = policy();
+    std::string why;
+    if (!p.allow_insecure) {
+        why = "lonc.allow_insecure is false";
+    } else if (peer_revoked_) {
+        why = peer_ + "'s certificate is revoked (our CRL lists it): it never links plaintext";
+    } else if (p.peer_pinned) {
+        why = peer_ + " is pinned (it linked ssl before: " +
+              (config_.paths.state_dir / "pinned" / peer_).string() +
+              "), so plaintext would be a downgrade; install this host's certificate, or run "
+              "`loncontrol unpin " + peer_ + "` to allow insecure links with it again";
+    } else if (p.peer_on_roster) {
+        why = peer_ + " is on the CA roster (" +
+              (config_.paths.cert_dir / "loncapaRoster.pem").string() +
+              ": it holds a certificate), so plaintext would be a downgrade; install this "
+              "host's certificate";
+    }
+    // Each attempt is paced by the retry backoff, so this cannot flood the log.
+    spdlog::error("no way to link to {}: this host has no usable certificate and {}", peer_, why);
+}
+
 void PeerChild::open_connection(bool upgrade_probe) {
     // The wall clock may have moved since the last wakeup: offer what is valid now (and
     // open just this one connection).
@@ -674,7 +698,7 @@ void PeerChild::open_connection(bool upgrade_probe) {
     auto offer = proto::client_offer(config_.host_id, peer_, policy());
     auto now = clock::now();
     if (!offer) {
-        spdlog::error("no way to link to {}: no certificate and insecure not allowed", peer_);
+        log_no_offer();
         health_.on_attempt_failed(now, std::uniform_real_distribution<double>(0, 1)(rng_));
         fail_queue();
         publish();
@@ -720,7 +744,7 @@ void PeerChild::open_connection(bool upgrade_probe) {
         conn->set_upgrade_probe();
     }
     conns_.push_back(conn);
-    spdlog::debug("connecting to {} at {}:{}", peer_, remote_ip.to_string(), peer_host_->port);
+    spdlog::debug("connecting to {} at {}", peer_, host_port(remote_ip.to_string(), peer_host_->port));
     conn->connect(local, asio::ip::tcp::endpoint(remote_ip, peer_host_->port), *offer,
                   proto::negotiation_timeout(config_.limits.handshake_timeout,
                                              config_.lonc.keepalive));

@@ -75,6 +75,8 @@ public:
     /// Logs a warning for `key`, at most one line per key every few seconds (with the number
     /// of occurrences left out).
     void warn_throttled(std::string_view key, const std::string& text);
+    /// Logs why no offer can be made (no certificate and plaintext forbidden) and the fix.
+    void log_no_offer();
 
     // From local clients.
     void on_local_opened(LocalSession& session);

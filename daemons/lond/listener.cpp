@@ -18,6 +18,7 @@
 #include "net.hpp"
 #include "file_write.hpp"
 #include "proctitle.hpp"
+#include "reload_result.hpp"
 #include "spawn.hpp"
 #include "titles.hpp"
 
@@ -523,6 +524,7 @@ void Listener::reload() {
     if (!error.empty()) {
         spdlog::error("reload refused, keeping the previous configuration and credentials: {}",
                       error);
+        link::write_reload_result(config_, "lond", error);
         return;
     }
     bundle_ = link::keep_for_children(std::move(set.bundle));
@@ -539,6 +541,7 @@ void Listener::reload() {
     link::warn_unresolved(config_);
     link::log_credentials(set.tls);
     spdlog::info("reloaded {}", config_.file.string());
+    link::write_reload_result(config_, "lond", "");
     for (auto& [peer, child] : children_) {
         if (config_.hosts.find(peer) == nullptr) {
             spdlog::info("dropping {}: no longer in the hosts table", peer);

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon_main.hpp"
+#include "host_port.hpp"
 #include "daemonize.hpp"
 #include "listener.hpp"
 #include "log.hpp"
@@ -17,10 +18,15 @@
 namespace {
 
 constexpr const char* usage =
-    "usage: lond [--config FILE] [--foreground]\n"
+    "usage: lond [--config FILE] [--foreground | --check | --print KEY...]\n"
     "  Listens for lonlink peers (TCP 5663 by default) and serves their requests.\n"
     "  --config FILE   configuration (default $LONLINK_CONFIG or /etc/lonlink/lonlink.yaml)\n"
     "  --foreground    stay attached to the terminal and log to stderr as well\n"
+    "  --check         load and validate config, hosts table and certificates as a start\n"
+    "                  would, say whether they are good, and exit (0 good, 2 or 3 not)\n"
+    "  --print KEY     print the value of a dotted config key as loaded (listen.port,\n"
+    "                  paths.cert_dir, ...; `hosts`: every host id); repeatable; then exit\n"
+    "  --hosts-file F --print hosts   the host ids of hosts table F alone (no config)\n"
     "  Signals: TERM/INT stop, HUP reload, USR1 write status, USR2 reload (as HUP).\n"
     "  After a reload, the child of a peer no longer in the hosts table is stopped.\n"
     "  Exit status: 0 ok, 2 usage or configuration error, 3 other startup error.\n";
@@ -36,8 +42,8 @@ int run_parent(lon::link::ValidatedSet& set, const lon::link::DaemonArgs& args) 
         pid_file.rewrite();
     }
     asio::io_context io{1};
-    std::string ready = fmt::format("lond {} for {} listening on {}:{}", LONLINK_VERSION,
-                                    cfg.host_id, cfg.listen_address, cfg.listen_port);
+    std::string ready = fmt::format("lond {} for {} listening on {}", LONLINK_VERSION, cfg.host_id,
+                                    lon::host_port(cfg.listen_address, cfg.listen_port));
     lon::lond::Listener listener(io, set, std::move(listen_fd), args.foreground); // takes `set`
     listener.start();
     spdlog::info("{}", ready);

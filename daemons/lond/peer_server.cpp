@@ -387,7 +387,12 @@ void PeerServer::publish() {
         insecure = insecure || s->mode() == proto::Mode::insecure;
     }
     int n = static_cast<int>(linked_.size());
-    std::string_view mode = n == 0 ? "insecure" : (insecure ? "insecure" : "ssl");
+    // With no connection left the title keeps the mode the last ones had: an ssl peer whose
+    // links all closed is not an insecure one (the title has no word for "none").
+    if (n > 0) {
+        last_mode_ = insecure ? "insecure" : "ssl";
+    }
+    std::string_view mode = last_mode_;
     std::string title = titles::lond_child(peer_, n, mode);
     if (title == last_title_) {
         return;

@@ -104,6 +104,8 @@ private:
     asio::steady_timer idle_timer_;
     bool idle_sweep_armed_ = false;
     std::string last_title_;
+    /// The mode of the connections last seen ("insecure" until the first one negotiates).
+    std::string_view last_mode_ = "insecure";
     bool stopping_ = false;
     bool peer_revoked_ = false;
 };

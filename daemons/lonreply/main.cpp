@@ -1,14 +1,18 @@
 // lonreply: send one request to a peer through the local lonc and print the reply.
 //   lonreply [--config FILE] [--timeout SECONDS] <peer> <request>
 // Exit status: 0 reply received; 1 the reply is a failure (con_lost, con_failed,
-// refused:*, unknown_cmd, error:*) or lonc could not be reached; 2 usage/config error.
+// refused:*, unknown_cmd, error:*) or lonc could not be reached (stderr only); 2 usage/config error.
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <string_view>
+
+#include <csignal>
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -27,7 +31,8 @@ constexpr const char* usage =
     "  Sends <request> to <peer> through this host's lonc (<socket_dir>/<peer>) and prints\n"
     "  the reply line. --config defaults to $LONLINK_CONFIG or /etc/lonlink/lonlink.yaml.\n"
     "  Exit status: 0 ok; 1 failure reply (con_lost, con_failed, refused:*, unknown_cmd,\n"
-    "  error:*) or lonc unreachable; 2 usage or configuration error.\n";
+    "  error:*), or lonc not running (a message on stderr, no reply line); 2 usage or\n"
+    "  configuration error.\n";
 
 bool is_failure(std::string_view reply) {
     namespace r = lon::proto::replies;
@@ -48,6 +53,23 @@ bool write_all(int fd, std::string_view data) {
         data.remove_prefix(static_cast<std::size_t>(n));
     }
     return true;
+}
+
+/// The pid of the lonc parent named by run_dir/lonc.pid if it runs, else -1.
+pid_t running_lonc(const lon::Config& cfg) {
+    std::FILE* f = std::fopen((cfg.paths.run_dir / "lonc.pid").c_str(), "re");
+    if (f == nullptr) {
+        return -1;
+    }
+    long pid = -1;
+    if (std::fscanf(f, "%ld", &pid) != 1) {
+        pid = -1;
+    }
+    std::fclose(f);
+    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM)) {
+        return -1;
+    }
+    return static_cast<pid_t>(pid);
 }
 
 } // namespace
@@ -86,7 +108,11 @@ int main(int argc, char** argv) {
     try {
         cfg = lon::load_config(config_path);
     } catch (const lon::ConfigError& e) {
-        std::fprintf(stderr, "lonreply: %s\n", e.what());
+        std::string unread =
+            std::filesystem::absolute(config_path).lexically_normal().string() + ": cannot read";
+        bool missing = std::string_view(e.what()).rfind(unread, 0) == 0;
+        std::fprintf(stderr, "lonreply: %s%s\n", e.what(),
+                     missing ? lon::link::config_hint : "");
         return 2;
     }
     if (cfg.hosts.find(peer) == nullptr || peer == cfg.host_id) {
@@ -104,9 +130,25 @@ int main(int argc, char** argv) {
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     lon::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-        std::fprintf(stderr, "lonreply: cannot reach lonc at %s: %s\n", path.c_str(),
-                     std::strerror(errno));
-        std::puts(std::string(lon::proto::replies::con_lost).c_str());
+        // No reply line: nothing was sent, and con_lost would read as a failed delivery.
+        int err = errno;
+        if (err == ENOENT || err == ECONNREFUSED) {
+            if (pid_t pid = running_lonc(cfg); pid > 0) {
+                std::fprintf(stderr,
+                             "lonreply: lonc (pid %d) does not serve %s (%s: %s); if %s was "
+                             "added to the hosts table, run `loncontrol reload --config %s`\n",
+                             static_cast<int>(pid), peer.c_str(), path.c_str(),
+                             std::strerror(err), peer.c_str(), cfg.file.c_str());
+            } else {
+                std::fprintf(stderr,
+                             "lonreply: lonc is not running on this host (%s: %s); start it "
+                             "with `loncontrol start --config %s`\n",
+                             path.c_str(), std::strerror(err), cfg.file.c_str());
+            }
+        } else {
+            std::fprintf(stderr, "lonreply: cannot reach lonc at %s: %s\n", path.c_str(),
+                         std::strerror(err));
+        }
         return 1;
     }
     if (!write_all(fd.get(), request + "\n")) {

@@ -946,6 +946,8 @@ std::filesystem::path Cluster::ca_dir(const std::string& ca) const {
 
 void Cluster::issue_certificate(int i, const std::string& ca, int days) {
     auto scripts = scripts_dir();
+    // The scripts read the config through lond (scripts/lib/lonconfig.sh): the one under test.
+    const std::string bin_dir = "LONLINK_BIN_DIR=" + lond_bin().parent_path().parent_path().string();
     auto check = [](const RunResult& r, const std::string& what) {
         if (r.code != 0) {
             throw std::runtime_error(what + " failed (" + std::to_string(r.code) +
@@ -953,16 +955,16 @@ void Cluster::issue_certificate(int i, const std::string& ca, int days) {
         }
     };
     if (!std::filesystem::exists(ca_dir(ca) / "ca.pem")) {
-        check(run({"/bin/bash", (scripts / "make-cluster-ca").string(), "--ca-dir",
+        check(run({"/usr/bin/env", bin_dir, "/bin/bash", (scripts / "make-cluster-ca").string(), "--ca-dir",
                    ca_dir(ca).string(), "--name", "lonlink test " + ca}),
               "make-cluster-ca");
     }
-    check(run({"/bin/bash", (scripts / "request_ssl_key.sh").string(), "--config",
+    check(run({"/usr/bin/env", bin_dir, "/bin/bash", (scripts / "request_ssl_key.sh").string(), "--config",
                config(i).string()}),
           "request_ssl_key.sh");
     auto out = tmp_.path() / ("responses-" + ca);
     std::filesystem::create_directories(out);
-    std::vector<std::string> sign = {"/bin/bash", (scripts / "sign-response").string(),
+    std::vector<std::string> sign = {"/usr/bin/env", bin_dir, "/bin/bash", (scripts / "sign-response").string(),
                                      "--ca-dir", ca_dir(ca).string(),
                                      "--hosts", (tmp_.path() / "hosts.yaml").string(),
                                      "--out-dir", out.string()};
@@ -971,7 +973,7 @@ void Cluster::issue_certificate(int i, const std::string& ca, int days) {
     }
     sign.push_back((dir(i) / "certs" / "lonhost.csr").string());
     check(run(sign), "sign-response");
-    check(run({"/bin/bash", (out / (id(i) + ".response.sh")).string(), "--config",
+    check(run({"/usr/bin/env", bin_dir, "/bin/bash", (out / (id(i) + ".response.sh")).string(), "--config",
                config(i).string()}),
           "response script");
 }

@@ -89,8 +89,10 @@ TEST_CASE("tls: a pinned peer is never talked to in plaintext again", "[integrat
     std::filesystem::remove(c.dir(0) / "certs" / "lonhostcert.pem");
     c.start_lonc(0);
     CHECK(c.request(0, 1, "ping") == "con_lost");
-    CHECK(read_file(c.log_file(0, "lonc")).find("no certificate and insecure not allowed") !=
-          std::string::npos);
+    // The log says why (pinned, not "insecure not allowed": insecure is allowed) and the way out.
+    CHECK(file_has_line_with(c.log_file(0, "lonc"),
+                             {"no way to link to " + c.id(1) + ": this host has no usable certificate",
+                              c.id(1) + " is pinned", "loncontrol unpin " + c.id(1)}));
     // Until the admin unpins it.
     auto r = run({"/bin/bash", (scripts_dir() / "loncontrol").string(), "unpin", c.id(1),
                   "--config", c.config(0).string()});

@@ -12,6 +12,9 @@ fi
 
 root=$(cd -- "$(dirname -- "$(readlink -f -- "$0")")/../.." && pwd)
 scripts="$root/scripts"
+# The scripts read configs through lond (scripts/lib/lonconfig.sh); response scripts run from
+# a temp folder find it only through LONLINK_BIN_DIR.
+export LONLINK_BIN_DIR=${LONLINK_BIN_DIR:-$root/build/daemons}
 t=$(mktemp -d)
 fake_pid=""
 cleanup() {
@@ -55,13 +58,17 @@ cd "$t"
 cat >"$t/block.yaml" <<'EOF'
 # block style
 host_id: "blk"   # quoted
-hosts_file: /etc/lonlink/hosts.yaml
+hosts_file: blk-hosts.yaml
 paths:
   cert_dir: /srv/lon certs
   run_dir: run
 tls:
   key_passphrase_file: secret/pass
   expiry_warning_days: 14
+EOF
+cat >"$t/blk-hosts.yaml" <<'EOF'
+hosts:
+  - { id: blk, address: 127.0.0.1 }
 EOF
 cat >"$t/mixed-hosts.yaml" <<'EOF'
 hosts:
@@ -78,7 +85,7 @@ lonconf_block() {
     (
         . "$scripts/lib/lonconfig.sh"
         lonconf_load "$t/block.yaml"
-        [ "$LONCONF_HOST_ID" = blk ] && [ "$LONCONF_HOSTS_FILE" = /etc/lonlink/hosts.yaml ] &&
+        [ "$LONCONF_HOST_ID" = blk ] && [ "$LONCONF_HOSTS_FILE" = "$t/blk-hosts.yaml" ] &&
             [ "$LONCONF_CERT_DIR" = "/srv/lon certs" ] && [ "$LONCONF_RUN_DIR" = "$t/run" ] &&
             [ "$LONCONF_STATE_DIR" = "$t/state" ] && [ "$LONCONF_SOCKET_DIR" = "$t/sockets" ] &&
             [ "$LONCONF_LOG_DIR" = "$t/log" ] && [ "$LONCONF_KEY_PASSPHRASE_FILE" = "$t/secret/pass" ] &&

@@ -14,6 +14,9 @@ fi
 
 root=$(cd -- "$(dirname -- "$(readlink -f -- "$0")")/../.." && pwd)
 scripts="$root/scripts"
+# The scripts read configs through lond (scripts/lib/lonconfig.sh); response scripts run from
+# a temp folder find it only through LONLINK_BIN_DIR.
+export LONLINK_BIN_DIR=${LONLINK_BIN_DIR:-$root/build/daemons}
 t=$(mktemp -d)
 trap 'rm -rf -- "$t"' EXIT
 export CI=true

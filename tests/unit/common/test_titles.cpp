@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "host_port.hpp"
 #include "json.hpp"
 #include "titles.hpp"
 
@@ -32,7 +33,8 @@ TEST_CASE("titles: ids and numbers are shown as given", "[common]") {
     CHECK(t::lonc_dead("x", 0) == "lonc: x >>> DEAD !!!! <<< next probe in 0s");
     CHECK(t::lond_parent("h", "127.0.0.11", 65535, 12) ==
           "lond: parent h listening 127.0.0.11:65535 peers: 12");
-    CHECK(t::lond_parent("h", "::1", 5663, 1) == "lond: parent h listening ::1:5663 peers: 1");
+    // IPv6 in brackets ([addr]:port), as the README's title table shows.
+    CHECK(t::lond_parent("h", "::1", 5663, 1) == "lond: parent h listening [::1]:5663 peers: 1");
     CHECK(t::lond_child("p", 10, "ssl") == "lond: p Connection count: 10 (ssl)");
 }
 
@@ -53,4 +55,15 @@ TEST_CASE("json_string: every byte class", "[common]") {
         CHECK(printable); // always one printable ASCII line
         CHECK(out.size() >= 3);
     }
+}
+
+TEST_CASE("titles: an IPv6 listen address is bracketed, IPv4 and names are not", "[common][ipv6]") {
+    CHECK(t::lond_parent("msul1", "fd00::1", 5663, 2) ==
+          "lond: parent msul1 listening [fd00::1]:5663 peers: 2");
+    CHECK(t::lond_parent("msul1", "::", 5663, 0) == "lond: parent msul1 listening [::]:5663 peers: 0");
+    CHECK(t::lond_parent("msul1", "127.0.0.11", 5663, 0) ==
+          "lond: parent msul1 listening 127.0.0.11:5663 peers: 0");
+    CHECK(lon::host_port("fd00::1", 5663) == "[fd00::1]:5663");
+    CHECK(lon::host_port("10.1.0.11", 5663) == "10.1.0.11:5663");
+    CHECK(lon::host_port("msul2.example.edu", 5663) == "msul2.example.edu:5663");
 }
