@@ -32,7 +32,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
+#include <latch>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -378,16 +378,26 @@ Result run_load(const std::string& path, const Options& o, double& seconds) {
     Shared sh;
     sh.o = &o;
     sh.path = path;
+    sh.remaining = o.requests;
+    std::vector<Result> results(groups.size());
+    std::vector<std::thread> workers;
+    // The window opens once every thread runs: on a loaded machine a thread may wait longer
+    // than a short window to be scheduled, and would then send nothing at all.
+    std::latch ready(static_cast<std::ptrdiff_t>(groups.size()));
+    std::latch go(1);
+    for (std::size_t t = 0; t < groups.size(); ++t) {
+        workers.emplace_back([&, t] {
+            ready.count_down();
+            go.wait();
+            run_thread(sh, groups[t], results[t]);
+        });
+    }
+    ready.wait();
     sh.start = Clock::now();
     sh.end = sh.start + std::chrono::duration_cast<Clock::duration>(
                             std::chrono::duration<double>(o.duration));
     sh.give_up = sh.start + std::chrono::seconds(o.max_seconds);
-    sh.remaining = o.requests;
-    std::vector<Result> results(groups.size());
-    std::vector<std::thread> workers;
-    for (std::size_t t = 0; t < groups.size(); ++t) {
-        workers.emplace_back([&, t] { run_thread(sh, groups[t], results[t]); });
-    }
+    go.count_down();
     for (auto& w : workers) {
         w.join();
     }
