@@ -236,8 +236,11 @@ def make_tmpdir(prefix):
 
 
 def run_script(argv, timeout=60):
-    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       timeout=timeout)
+    try:
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        die(f"{' '.join(argv)} took more than {timeout} s", 1)
     if r.returncode != 0:
         die(f"{' '.join(argv)} failed ({r.returncode}):\n{r.stdout}{r.stderr}", 1)
     return r.stdout
@@ -288,7 +291,8 @@ class Cluster:
 
     def issue_certificates(self, scripts, hosts=None, jobs=1):
         """The CA once, then per host: request_ssl_key.sh, sign-response, the response script
-        (as tests/integration/harness.cpp does), `jobs` hosts at a time."""
+        (as tests/integration/harness.cpp does). Keys and response scripts run `jobs` hosts at
+        a time; signing runs one at a time (sign-response holds the CA's lock for each)."""
         ca = os.path.join(self.root, "ca")
         out = os.path.join(self.root, "responses")
         os.makedirs(out, exist_ok=True)
@@ -296,21 +300,24 @@ class Cluster:
                     "--name", f"lonlink bench {self.prefix}"])
         hosts = list(range(self.n)) if hosts is None else hosts
 
-        def one(i):
+        def key(i):
             run_script(["bash", f"{scripts}/request_ssl_key.sh", "--config", self.config(i)])
+
+        def sign(i):
             run_script(["bash", f"{scripts}/sign-response", "--ca-dir", ca, "--hosts",
                         f"{self.root}/hosts.yaml", "--out-dir", out,
                         os.path.join(self.cert_dir(i), "lonhost.csr")])
+
+        def install(i):
             run_script(["bash", os.path.join(out, f"{self.id(i)}.response.sh"), "--config",
                         self.config(i)])
 
-        if jobs <= 1:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max(1, jobs)) as ex:
+            list(ex.map(key, hosts))
             for i in hosts:
-                one(i)
-        else:
-            from concurrent.futures import ThreadPoolExecutor
-            with ThreadPoolExecutor(jobs) as ex:
-                list(ex.map(one, hosts))
+                sign(i)
+            list(ex.map(install, hosts))
         return ca
 
     def start(self, bins, i, which):
