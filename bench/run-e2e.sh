@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: starts a 2-host cluster on private loopback addresses, drives load
-# through host A's lonc to host B's lond with lonload (which also measures a local reference
-# in the same run), prints throughput as a ratio, and the resident memory of every daemon
+# through host A's lonc to host B's lond with lonload --reference (which also measures a local
+# reference in the same run), prints throughput as a ratio, and the resident memory of every daemon
 # process. Bounded in time; stops what it started, by pid.
 #   bench/run-e2e.sh [BUILD_DIR] [lonload options...]
-# With BENCH_HANDLER=1, host B's lond gets a lond.handler served by lonload itself and the
-# load runs a second time through it (command `hecho`), reported against the built-in echo.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -16,7 +14,8 @@ lonload=$build/bench/lonload
 for b in "$lond" "$lonc" "$lonload"; do
     [ -x "$b" ] || { echo "run-e2e: missing $b (build first)" >&2; exit 1; }
 done
-net=127.$((150 + $$ % 50)).$((($$ / 50) % 250))
+# 127.200-209: the tests hold 127.100-199, bench/compare and bench/mesh 127.210-219.
+net=127.$((200 + $$ % 10)).$((1 + ($$ / 10) % 250))
 dir=$(mktemp -d /tmp/lonlink-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -42,20 +41,14 @@ hosts_file: ../hosts.yaml
 listen: { address: $addr, port: 5663 }
 socket_group: null
 EOT
-    if [ "${BENCH_HANDLER:-}" = 1 ] && [ $h = b ]; then
-        echo "lond: { handler: $dir/handler.sock, insecure_commands: [ping, pong, echo, time, load, version, hecho] }" >> "$dir/$h/lonlink.yaml"
-    fi
     "$lond" --config "$dir/$h/lonlink.yaml" --foreground 2>>"$dir/$h.err" & pids+=($!)
     "$lonc" --config "$dir/$h/lonlink.yaml" --foreground 2>>"$dir/$h.err" & pids+=($!)
 done
 sock=$dir/a/sockets/benchb
 for _ in $(seq 100); do [ -S "$sock" ] && [ -f "$dir/b/run/lond.pid" ] && break; sleep 0.05; done
 [ -S "$sock" ] || { echo "run-e2e: cluster did not start" >&2; cat "$dir"/*.err >&2; exit 1; }
-extra=()
-if [ "${BENCH_HANDLER:-}" = 1 ]; then
-    extra=(--command hecho --serve-handler "$dir/handler.sock")
-fi
-timeout 300 "$lonload" --socket "$sock" "${extra[@]}" "$@"
+timeout 300 "$lonload" --socket "$sock" --reference --requests 20000 --connections 4 \
+    --pipeline 32 "$@"
 echo "resident memory after the run (kB):"
 for p in "${pids[@]}" $(for p in "${pids[@]}"; do pgrep -P "$p" || true; done); do
     title=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | sed 's/ *$//')

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Tests of the benchmark tools themselves (bench/lonecho, bench/lonload, bench/bindfloor), which
+# bench/compare and bench/mesh trust for their figures: the echo server's replies, many lines
+# per connection and many connections; the load tool's JSON (percentiles in order), its
+# --connect-per-request (one connection per request, counted by the server), --pipeline (lines
+# reach the server together), large payloads, and that it counts wrong replies as errors.
+# Env: LONLINK_BUILD (default <repo>/${BUILD_DIR:-build}); needs python3. Skipped (0 passed)
+# when the build has no bench tools (-Dbench=false). Everything in a temporary folder; every
+# process started is stopped by pid. Prints "ok - ..." / "not ok - ..." and "N passed, M failed".
+set -euo pipefail
+
+if [ "${1:-}" = "--help" ]; then
+    echo "usage: tests/scripts/test_bench_tools.sh   test bench/lonecho, lonload and bindfloor"
+    exit 0
+fi
+
+root=$(cd -- "$(dirname -- "$(readlink -f -- "$0")")/../.." && pwd)
+build=${LONLINK_BUILD:-$root/${BUILD_DIR:-build}}
+lonecho=$build/bench/lonecho
+lonload=$build/bench/lonload
+bindfloor=$build/bench/bindfloor
+if [ ! -x "$lonload" ] || [ ! -x "$lonecho" ] || [ ! -x "$bindfloor" ]; then
+    echo "skip - no bench tools in $build (built with -Dbench=false?)"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+t=$(mktemp -d /tmp/lonbench-test.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    rm -rf -- "$t"
+}
+trap cleanup EXIT
+exec </dev/null
+
+passed=0 failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+nok() {
+    echo "not ok - $1"
+    failed=$((failed + 1))
+    if [ -s "$t/last.log" ]; then sed 's/^/    # /' "$t/last.log" | tail -n 15; fi
+}
+check() {
+    local d=$1; shift
+    if "$@" >"$t/last.log" 2>&1; then ok "$d"; else nok "$d"; fi
+}
+
+# start_echo NAME: a lonecho on $t/NAME.sock, stderr in $t/NAME.err; waits for the socket.
+start_echo() {
+    "$lonecho" --unix "$t/$1.sock" 2>"$t/$1.err" &
+    pids+=($!)
+    eval "${1}_pid=$!"
+    for _ in $(seq 100); do [ -S "$t/$1.sock" ] && return 0; sleep 0.05; done
+    echo "lonecho did not start" >&2
+    return 1
+}
+# stop_echo NAME: TERM it and wait, so its counters are in $t/NAME.err.
+stop_echo() {
+    local p
+    p=$(eval echo "\$${1}_pid")
+    kill -TERM "$p"
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
+    return 1
+}
+# json_check FILE EXPR: python3 evaluates EXPR with j = the last JSON line of FILE.
+json_check() {
+    python3 - "$1" "$2" <<'EOF'
+import json, sys
+j = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+ok = eval(sys.argv[2])
+print(j)
+sys.exit(0 if ok else 1)
+EOF
+}
+
+start_echo e1
+
+# --- lonecho: the text after the last ':', pipelined lines, concurrent connections, half-close
+check "lonecho answers the text after each line's last ':' (pipelined, two connections, half-close)" \
+    python3 - "$t/e1.sock" <<'EOF'
+import socket, sys
+def conn():
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); return s
+a, b = conn(), conn()
+a.sendall(b"echo:abc\nbencha:becho:zz\nplain\n")
+b.sendall(b"echo:second\n")
+b.shutdown(socket.SHUT_WR)
+def lines(s, n):
+    buf = b""
+    s.settimeout(5)
+    while buf.count(b"\n") < n:
+        d = s.recv(65536)
+        if not d: break
+        buf += d
+    return buf.decode().split("\n")[:n]
+got = lines(a, 3), lines(b, 1)
+print(got)
+sys.exit(0 if got == (["abc", "zz", "plain"], ["second"]) else 1)
+EOF
+
+# --- lonload: JSON with ordered percentiles, no errors, over a time window
+check "lonload --duration --json: requests, no errors, p50 <= p90 <= p99 <= max" bash -c '
+    timeout 20 "$1" --socket "$2" --connections 4 --duration 0.5 --json >"$3" &&
+    python3 -c "
+import json,sys
+j=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(j)
+sys.exit(0 if j[\"requests\"]>0 and j[\"errors\"]==0 and j[\"rps\"]>0 and
+  0<j[\"p50_us\"]<=j[\"p90_us\"]<=j[\"p99_us\"]<=j[\"max_us\"] else 1)" "$3"' _ \
+    "$lonload" "$t/e1.sock" "$t/duration.json"
+
+check "lonload --payload 1048576: large lines echoed and checked" bash -c '
+    timeout 20 "$1" --socket "$2" --connections 2 --requests 6 --payload 1048576 --json >"$3" &&
+    python3 -c "
+import json,sys
+j=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(j)
+sys.exit(0 if j[\"requests\"]==6 and j[\"errors\"]==0 and j[\"payload\"]==1048576 else 1)" "$3"' _ \
+    "$lonload" "$t/e1.sock" "$t/big.json"
+
+# --- --connect-per-request: the server sees exactly one connection per request
+start_echo e2
+check "lonload --connect-per-request: 200 requests, 200 connections at the server" bash -c '
+    timeout 20 "$1" --socket "$2" --connections 4 --requests 200 --connect-per-request --json >"$3"' _ \
+    "$lonload" "$t/e2.sock" "$t/cpr.json"
+check "lonecho counted 200 connections and 200 lines (one line per connection)" bash -c '
+    kill -TERM "$1"; for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
+    cat "$2"; grep -q "^lonecho: 200 lines, 200 connections, max 1 lines per read" "$2"' _ \
+    "$e2_pid" "$t/e2.err"
+
+# --- --pipeline: with 32 in flight on one connection, lines reach the server together
+start_echo e3
+check "lonload --pipeline 32: 2000 requests on one connection, no errors" bash -c '
+    timeout 20 "$1" --socket "$2" --connections 1 --pipeline 32 --requests 2000 --json >"$3" &&
+    python3 -c "
+import json,sys
+j=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(j)
+sys.exit(0 if j[\"requests\"]==2000 and j[\"errors\"]==0 and j[\"pipeline\"]==32 else 1)" "$3"' _ \
+    "$lonload" "$t/e3.sock" "$t/pipe.json"
+check "lonecho saw one connection and several lines per read" bash -c '
+    kill -TERM "$1"; for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
+    cat "$2"
+    [[ $(cat "$2") =~ ^lonecho:\ 2000\ lines,\ 1\ connections,\ max\ ([0-9]+)\ lines\ per\ read ]] &&
+    [ "${BASH_REMATCH[1]}" -gt 1 ]' _ "$e3_pid" "$t/e3.err"
+
+# --- wrong replies are errors, never counted as answered
+check "lonload counts wrong replies as errors (and exits 1 when nothing was right)" bash -c '
+    python3 - "$2" <<"EOF" &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8); s.settimeout(20)
+c, _ = s.accept(); c.settimeout(20)
+buf = b""
+n = 0
+while n < 10:
+    d = c.recv(65536)
+    if not d: break
+    buf += d
+    while b"\n" in buf:
+        _, buf = buf.split(b"\n", 1); n += 1; c.sendall(b"nope\n")
+c.close()
+EOF
+    srv=$!
+    for _ in $(seq 100); do [ -S "$2" ] && break; sleep 0.05; done
+    rc=0; timeout 20 "$1" --socket "$2" --connections 1 --requests 10 --json >"$3" || rc=$?
+    wait $srv
+    python3 -c "
+import json,sys
+j=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(j, sys.argv[2])
+sys.exit(0 if j[\"requests\"]==0 and j[\"errors\"]==10 and sys.argv[2]==\"1\" else 1)" "$3" "$rc"' _ \
+    "$lonload" "$t/wrong.sock" "$t/wrong.json"
+
+# --- bindfloor: binds and removes N sockets
+mkdir -p "$t/floor"
+check "bindfloor binds 300 unix sockets, prints its time and leaves none behind" bash -c '
+    out=$("$1" --dir "$2" --count 300) && echo "$out" &&
+    [[ $out =~ ^[0-9]+\.[0-9]+$ ]] && [ -z "$(ls -A "$2")" ]' _ "$bindfloor" "$t/floor"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
