@@ -37,17 +37,7 @@ cleanup() {
 trap cleanup EXIT
 exec </dev/null
 
-passed=0 failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-nok() {
-    echo "not ok - $1"
-    failed=$((failed + 1))
-    if [ -s "$t/last.log" ]; then sed 's/^/    # /' "$t/last.log" | tail -n 15; fi
-}
-check() {
-    local d=$1; shift
-    if "$@" >"$t/last.log" 2>&1; then ok "$d"; else nok "$d"; fi
-}
+. "$(dirname -- "$0")/lib/tap.sh"
 
 # start_echo NAME: a lonecho on $t/NAME.sock, stderr in $t/NAME.err; waits for the socket.
 start_echo() {
@@ -177,5 +167,4 @@ check "bindfloor binds 300 unix sockets, prints its time and leaves none behind"
     out=$("$1" --dir "$2" --count 300) && echo "$out" &&
     [[ $out =~ ^[0-9]+\.[0-9]+$ ]] && [ -z "$(ls -A "$2")" ]' _ "$bindfloor" "$t/floor"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_summary

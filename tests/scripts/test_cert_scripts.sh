@@ -26,29 +26,7 @@ export CI=true
 unset LONLINK_CONFIG
 exec </dev/null
 
-passed=0 failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-nok() {
-    echo "not ok - $1"
-    failed=$((failed + 1))
-    if [ -s "$t/last.log" ]; then sed 's/^/    # /' "$t/last.log" | tail -n 15; fi
-}
-# check DESCRIPTION CMD...: CMD must succeed (its output goes to $t/last.log).
-check() {
-    local d=$1; shift
-    if "$@" >"$t/last.log" 2>&1; then ok "$d"; else nok "$d"; fi
-}
-# refuses DESCRIPTION CMD...: CMD must fail (non-zero exit) and say something on stderr.
-refuses() {
-    local d=$1; shift
-    if "$@" >"$t/last.out" 2>"$t/last.log"; then
-        nok "$d (it succeeded)"
-    elif [ ! -s "$t/last.log" ]; then
-        nok "$d (failed without a message)"
-    else
-        ok "$d ($(head -n1 "$t/last.log"))"
-    fi
-}
+. "$(dirname -- "$0")/lib/tap.sh"
 mode_is() { [ "$(stat -c %a -- "$2")" = "$1" ]; }
 has() { grep -q -- "$1" "$2"; }
 
@@ -338,5 +316,4 @@ check "  ... it differs from the first one" bash -c '! cmp -s "$1" "$2"' _ "$A/l
 refuses "certa.response.sh with a certificate not matching the local key refuses" bash "$RA" --config "$t/a/lonlink.yaml" --no-reload
 check "  ... installed certificate untouched" cmp "$A/lonhostcert.pem" "$t/a.cert.before"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_summary

@@ -22,17 +22,7 @@ trap 'rm -rf -- "$t"' EXIT
 unset LONLINK_CONFIG
 exec </dev/null
 
-passed=0 failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-nok() {
-    echo "not ok - $1"
-    failed=$((failed + 1))
-    if [ -s "$t/last.log" ]; then sed 's/^/    # /' "$t/last.log" | tail -n 15; fi
-}
-check() {
-    local d=$1; shift
-    if "$@" >"$t/last.log" 2>&1; then ok "$d"; else nok "$d"; fi
-}
+. "$(dirname -- "$0")/lib/tap.sh"
 
 mkdir -p "$t/etc"
 cat >"$t/etc/hosts.yaml" <<'EOF'
@@ -127,5 +117,4 @@ else
     check "lonconfig.sh: without lond, a clear error and no other parse" no_binary
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_summary

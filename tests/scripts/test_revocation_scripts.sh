@@ -23,27 +23,7 @@ export CI=true
 unset LONLINK_CONFIG
 exec </dev/null
 
-passed=0 failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-nok() {
-    echo "not ok - $1"
-    failed=$((failed + 1))
-    if [ -s "$t/last.log" ]; then sed 's/^/    # /' "$t/last.log" | tail -n 15; fi
-}
-check() {
-    local d=$1; shift
-    if "$@" >"$t/last.log" 2>&1; then ok "$d"; else nok "$d"; fi
-}
-refuses() {
-    local d=$1; shift
-    if "$@" >"$t/last.out" 2>"$t/last.log"; then
-        nok "$d (it succeeded)"
-    elif [ ! -s "$t/last.log" ]; then
-        nok "$d (failed without a message)"
-    else
-        ok "$d ($(head -n1 "$t/last.log"))"
-    fi
-}
+. "$(dirname -- "$0")/lib/tap.sh"
 cd "$t"
 
 check "revoke-host --help" bash -c '"$1" --help | grep -q "usage: revoke-host"' _ "$scripts/revoke-host"
@@ -154,5 +134,4 @@ mv "$t/certc/real-certs" "$C"
 check "after the refusals, a clean cert_dir installs again" bash "$RC" --config "$t/certc/lonlink.yaml" --no-reload
 check "  ... no temporary files left in cert_dir" bash -c '! ls -A "$1" | grep -q "^\."' _ "$C"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_summary
