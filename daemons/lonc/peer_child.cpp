@@ -290,6 +290,7 @@ void PeerChild::start() {
     handle_signals();
     do_accept();
     next_recheck_ = clock::now() + config_.lonc.keepalive;
+    check_certificates(clock::now()); // our own certificate's expiry warning, at start
     maybe_connect();
     publish();
     reschedule();
@@ -772,6 +773,9 @@ void PeerChild::on_linked(OutboundConn& conn) {
     }
     spdlog::info("link to {} up ({}), {} connection(s)", peer_, proto::to_string(conn.mode()),
                  linked_count());
+    // The peer's certificate is known from now: its expiry warning is due now, not at the
+    // next wakeup (which an idle link may not have for a keepalive).
+    check_certificates(clock::now());
     pump();
     reschedule(); // its keepalive, the spool flush
 }

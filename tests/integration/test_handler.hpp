@@ -1,8 +1,8 @@
 #pragma once
 
 // A lond.handler for tests: a small Python server on a unix socket that answers each line
-// (several per connection, many connections) with "got:<line>" and logs every line it
-// received, so a test observes what ran. A request whose command (after the `<peer-id>:`
+// (several per connection, in order, many connections) with "got:<line>" and logs every line
+// as soon as it is read, so a test observes what reached it. A request whose command (after the `<peer-id>:`
 // prefix) is `hold` is answered only once the file `release` exists (bounded: 60 s), so it
 // stays in flight as long as the test wants.
 
@@ -27,6 +27,11 @@ struct TestHandler {
     [[nodiscard]] std::string received() const;
     /// Lets every held request (and any later one) be answered.
     void release_held() const;
+    /// Sends `warm` from host `from` to host `to` (it must be an allowed command there) and
+    /// waits (bounded) until that host's lond has seen that this handler keeps its
+    /// connections open: from then on it pipelines requests on them. Until then lond sends
+    /// one request at a time per handler connection (it may be a one-shot handler).
+    void await_pipelining(const Cluster& c, int from, int to) const;
 };
 
 } // namespace it

@@ -19,11 +19,12 @@ TEST_CASE("lonc opens links up to lonc.max_connections when every link has 16 re
     o.lonc.request_timeout = "60s";
     Cluster c(o);
     TestHandler h = TestHandler::start(c);
-    std::ofstream(c.config(1), std::ios::app) << h.lond_yaml("insecure_commands: [ping, hold]");
+    std::ofstream(c.config(1), std::ios::app) << h.lond_yaml("insecure_commands: [ping, hold, warm]");
     c.start_all();
     REQUIRE(c.request(0, 1, "ping") == c.id(1));
     const std::string one = title::lonc_linked(c.id(1), 1, 3);
     REQUIRE(await_title(c.lonc_child(0, 1), one) == one);
+    h.await_pipelining(c, 0, 1);
 
     // 40 held requests pipelined by one client: past 16 in flight on the first link a second
     // one opens; with max_connections 2 that is all, and the two links share the rest.
