@@ -876,10 +876,15 @@ void Cluster::start_daemon(int i, const char* name, const std::vector<std::strin
         argv.push_back(std::move(a));
     }
     p = Process(argv, out);
-    // Ready once the daemon wrote its own pid into its pid file (after binding).
+    // Ready once the daemon wrote its own pid into its pid file and set its parent title:
+    // in the foreground the pid file is written before the sockets are bound, the title
+    // only once they are (Listener::start, Parent::start).
     auto pidfile = run_dir(i) / (std::string(name) + ".pid");
+    const std::string titled = std::string(name) + ": parent ";
     bool ready = wait_until(10s, [&] {
-        return read_pid_file(pidfile) == std::optional<pid_t>(p.pid()) || !alive(p.pid());
+        return (read_pid_file(pidfile) == std::optional<pid_t>(p.pid()) &&
+                read_title(p.pid()).rfind(titled, 0) == 0) ||
+               !alive(p.pid());
     });
     if (!ready || !alive(p.pid())) {
         auto code = p.wait(1s);
