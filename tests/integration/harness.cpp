@@ -290,6 +290,16 @@ long long context_switches(pid_t pid) {
     return total;
 }
 
+std::size_t files_in(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::size_t n = 0;
+    for (auto it = std::filesystem::directory_iterator(dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        ++n;
+    }
+    return n;
+}
+
 bool alive(pid_t pid) {
     if (pid <= 0 || ::kill(pid, 0) != 0) {
         return false;
@@ -981,6 +991,16 @@ void Cluster::issue_certificate(int i, const std::string& ca, int days) {
     check(run({"/usr/bin/env", bin_dir, "/bin/bash", (out / (id(i) + ".response.sh")).string(), "--config",
                config(i).string()}),
           "response script");
+}
+
+void Cluster::edit_config(int i, const std::string& from, const std::string& to) const {
+    std::string text = read_file(config(i));
+    auto at = text.find(from);
+    if (at == std::string::npos) {
+        throw std::runtime_error("'" + from + "' is not in " + config(i).string());
+    }
+    text.replace(at, from.size(), to);
+    std::ofstream(config(i), std::ios::trunc) << text;
 }
 
 void Cluster::reload(int i) {

@@ -60,6 +60,9 @@ std::vector<pid_t> children_of(pid_t pid);
 std::vector<pid_t> descendants_of(pid_t pid);
 /// A field of /proc/<pid>/status in kB (e.g. "VmRSS"), or -1 when absent or gone.
 long proc_status_kb(pid_t pid, const std::string& field);
+
+/// How many entries the folder `dir` holds (0 when it does not exist).
+std::size_t files_in(const std::filesystem::path& dir);
 /// CPU seconds (user + system) the process has used so far; -1 when it is gone.
 double cpu_seconds(pid_t pid);
 /// Times the process has been scheduled off the CPU so far, all its threads together
@@ -302,6 +305,8 @@ class Cluster {
     [[nodiscard]] std::filesystem::path root() const { return tmp_.path(); }
     /// HUP both daemons of host i (loncontrol reload).
     void reload(int i);
+    /// Replaces the first `from` in host `i`'s config with `to`; throws when it is not there.
+    void edit_config(int i, const std::string& from, const std::string& to) const;
 
     /// One request on a fresh local connection; the reply line (or "<timeout>").
     std::string request(int from, int to, const std::string& line,

@@ -7,22 +7,6 @@
 
 using namespace it;
 
-namespace {
-
-std::size_t files_in(const std::filesystem::path& dir) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) {
-        return 0;
-    }
-    std::size_t n = 0;
-    for (auto it = std::filesystem::directory_iterator(dir, ec); it != std::filesystem::directory_iterator(); ++it) {
-        ++n;
-    }
-    return n;
-}
-
-} // namespace
-
 TEST_CASE("lonc:critical: delivered at once when the peer is up", "[integration][critical]") {
     Cluster c(hosts(2));
     c.start_all();

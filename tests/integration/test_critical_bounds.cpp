@@ -11,16 +11,6 @@ using namespace it;
 
 namespace {
 
-std::size_t files_in(const std::filesystem::path& dir) {
-    std::error_code ec;
-    std::size_t n = 0;
-    for (auto it = std::filesystem::directory_iterator(dir, ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-        ++n;
-    }
-    return n;
-}
-
 bool status_says(const std::filesystem::path& status, const std::string& pattern) {
     return std::regex_search(read_file(status), std::regex(pattern));
 }

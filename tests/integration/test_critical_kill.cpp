@@ -68,16 +68,6 @@ std::size_t lines_in(const std::filesystem::path& log) {
     return total;
 }
 
-std::size_t files_in(const std::filesystem::path& dir) {
-    std::error_code ec;
-    std::size_t n = 0;
-    for (auto it = std::filesystem::directory_iterator(dir, ec);
-         !ec && it != std::filesystem::directory_iterator(); ++it) {
-        ++n;
-    }
-    return n;
-}
-
 std::string twice(const std::map<std::string, int>& runs) {
     std::ostringstream s;
     int shown = 0;

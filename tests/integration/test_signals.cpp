@@ -63,12 +63,7 @@ TEST_CASE("HUP with a changed config: running lond children serve by the new one
     pid_t child = c.lond_child(1, 0);
     REQUIRE(child > 0);
 
-    std::string text = read_file(c.config(1));
-    auto at = text.find("insecure_commands: [ping, echo]");
-    REQUIRE(at != std::string::npos);
-    text.replace(at, std::string("insecure_commands: [ping, echo]").size(),
-                 "insecure_commands: [ping]");
-    std::ofstream(c.config(1), std::ios::trunc) << text;
+    c.edit_config(1, "insecure_commands: [ping, echo]", "insecure_commands: [ping]");
     c.reload(1);
     // The same child, over the same link, now refuses what the new config does not allow.
     CHECK(wait_until(10s, [&] { return c.request(0, 1, "echo:after") == "refused:requires_ssl"; }));

@@ -20,14 +20,6 @@ using namespace it;
 
 namespace {
 
-void set_socket_group(const Cluster& c, int i, const std::string& group) {
-    std::string text = read_file(c.config(i));
-    auto at = text.find("socket_group: null");
-    REQUIRE(at != std::string::npos);
-    text.replace(at, std::string("socket_group: null").size(), "socket_group: " + group);
-    std::ofstream(c.config(i), std::ios::trunc) << text;
-}
-
 /// Whether a process running as uid/gid 65534 (nobody), with `extra_group` as its only
 /// supplementary group (none when -1), can connect to the unix socket `path`.
 bool nobody_can_connect(const std::filesystem::path& path, gid_t extra_group) {
@@ -65,7 +57,7 @@ TEST_CASE("socket_group: lonc's sockets are 0660 in that group; members connect,
     REQUIRE(gr != nullptr); // Debian always has it
     const gid_t daemon_gid = gr->gr_gid;
     Cluster c(hosts(2));
-    set_socket_group(c, 0, "daemon");
+    c.edit_config(0, "socket_group: null", "socket_group: daemon");
     c.start_all();
     REQUIRE(c.request(0, 1, "ping") == c.id(1));
 
@@ -87,7 +79,7 @@ TEST_CASE("socket_group: lonc's sockets are 0660 in that group; members connect,
 TEST_CASE("socket_group naming no group: a warning, and the sockets keep lonc's own group",
           "[integration][socket_group]") {
     Cluster c(hosts(2));
-    set_socket_group(c, 0, "no-such-group-lonlink");
+    c.edit_config(0, "socket_group: null", "socket_group: no-such-group-lonlink");
     c.start_all();
     REQUIRE(c.request(0, 1, "ping") == c.id(1));
     struct stat st {};
