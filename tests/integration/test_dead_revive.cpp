@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
+#include "loncontrol_run.hpp"
 
 using namespace it;
 
@@ -194,5 +195,23 @@ TEST_CASE("an inbound connection from a DEAD peer revives the link to it", "[int
     REQUIRE(c.request(1, 0, "ping") == c.id(0));
     CHECK(await_title(child, title::lonc_linked(c.id(1), 1, 2)) ==
           title::lonc_linked(c.id(1), 1, 2));
+    CHECK(c.request(0, 1, "ping") == c.id(1));
+}
+
+TEST_CASE("loncontrol start on a running host revives its DEAD links",
+          "[integration][loncontrol_revive]") {
+    Cluster c(slow_probe());
+    pid_t child = dead_then_back(c);
+    pid_t parent = c.lonc_pid(0);
+    auto start = Clock::now();
+    auto r = loncontrol(c, 0, "start");
+    INFO(r.output);
+    CHECK(r.code == 0);
+    CHECK(await_title(child, title::lonc_linked(c.id(1), 1, 2)) ==
+          title::lonc_linked(c.id(1), 1, 2));
+    CHECK(Clock::now() - start < 5s);
+    // Revived in place: the same parent, nothing started twice.
+    CHECK(read_pid_file(c.run_dir(0) / "lonc.pid") == std::optional<pid_t>(parent));
+    CHECK(alive(parent));
     CHECK(c.request(0, 1, "ping") == c.id(1));
 }

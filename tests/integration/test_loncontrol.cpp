@@ -7,44 +7,15 @@
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
+#include "loncontrol_run.hpp"
 
 using namespace it;
-
-namespace {
-
-RunResult loncontrol(const Cluster& c, int i, const std::string& command) {
-    // The binaries under test (build/daemons/lond/lond, …), not whatever is on PATH.
-    std::string bin_dir = lond_bin().parent_path().parent_path().string();
-    return run({"/usr/bin/env", "LONLINK_BIN_DIR=" + bin_dir, "/bin/bash",
-                (scripts_dir() / "loncontrol").string(), command, "--config", c.config(i).string()},
-               30s);
-}
-
-/// Stops whatever a failed test left running from the pid files (by pid, never by name).
-struct PidFileGuard {
-    std::vector<std::filesystem::path> files;
-    ~PidFileGuard() {
-        for (const auto& f : files) {
-            if (auto pid = read_pid_file(f); pid && alive(*pid)) {
-                auto kids = descendants_of(*pid);
-                ::kill(*pid, SIGKILL);
-                for (pid_t k : kids) {
-                    ::kill(k, SIGKILL);
-                }
-            }
-        }
-    }
-};
-
-} // namespace
 
 TEST_CASE("loncontrol: start, status, stop leaves no process and no pid file", "[integration]") {
     Cluster c(hosts(2));
     PidFileGuard guard;
-    for (int i = 0; i < 2; ++i) {
-        guard.files.push_back(c.run_dir(i) / "lonc.pid");
-        guard.files.push_back(c.run_dir(i) / "lond.pid");
-    }
+    guard.add_host(c, 0);
+    guard.add_host(c, 1);
     for (int i = 0; i < 2; ++i) {
         auto r = loncontrol(c, i, "start");
         INFO(r.output);
@@ -100,4 +71,41 @@ TEST_CASE("loncontrol: start, status, stop leaves no process and no pid file", "
     }
     auto stopped = loncontrol(c, 0, "status");
     CHECK(stopped.code != 0);
+}
+
+TEST_CASE("LONLINK_CONFIG names the config for lond, lonc, lonreply and loncontrol",
+          "[integration][lonlink_config]") {
+    Cluster c(hosts(2));
+    c.start_lond(1);
+    c.start_lonc(1);
+    // Host 0 with no --config anywhere: only the variable says where its config is.
+    const std::string env = "LONLINK_CONFIG=" + c.config(0).string();
+    Process lond({"/usr/bin/env", env, lond_bin().string(), "--foreground"},
+                 c.output_file(0, "lond"));
+    Process lonc({"/usr/bin/env", env, lonc_bin().string(), "--foreground"},
+                 c.output_file(0, "lonc"));
+    // Ready as the harness judges it: the parent title is set once the sockets are bound.
+    for (const Process* p : {&lond, &lonc}) {
+        pid_t pid = p->pid();
+        auto t = await_title_if([pid] { return pid; }, [](const std::string& s) {
+            return s.rfind("lond: parent ", 0) == 0 || s.rfind("lonc: parent ", 0) == 0;
+        });
+        INFO(read_file(c.output_file(0, p == &lond ? "lond" : "lonc")));
+        REQUIRE(t.find(": parent ") != std::string::npos);
+    }
+
+    auto reply = run({"/usr/bin/env", env, lonreply_bin().string(), c.id(1), "ping"});
+    INFO(reply.output);
+    CHECK(reply.code == 0);
+    CHECK(reply.out == c.id(1) + "\n");
+    // And the way back, to the host that was started from the variable.
+    CHECK(c.request(1, 0, "ping") == c.id(0));
+
+    std::string bin_dir = lond_bin().parent_path().parent_path().string();
+    auto status = run({"/usr/bin/env", env, "LONLINK_BIN_DIR=" + bin_dir, "/bin/bash",
+                       (scripts_dir() / "loncontrol").string(), "status"});
+    INFO(status.output);
+    CHECK(status.code == 0);
+    CHECK(status.output.find(std::to_string(lonc.pid())) != std::string::npos);
+    CHECK(status.output.find(c.id(1)) != std::string::npos);
 }
