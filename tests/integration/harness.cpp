@@ -245,6 +245,25 @@ std::vector<pid_t> descendants_of(pid_t pid) {
     return out;
 }
 
+std::filesystem::path libfaketime() {
+    for (const char* p : {"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                          "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+                          "/usr/lib/faketime/libfaketime.so.1"}) {
+        if (std::filesystem::exists(p)) {
+            return p;
+        }
+    }
+    return {};
+}
+
+std::vector<std::string> faked_clock(const std::filesystem::path& clock_file) {
+    return {"/usr/bin/env",
+            "LD_PRELOAD=" + libfaketime().string(),
+            "FAKETIME_TIMESTAMP_FILE=" + clock_file.string(),
+            "FAKETIME_NO_CACHE=1",
+            "FAKETIME_DONT_FAKE_MONOTONIC=1"};
+}
+
 bool sanitized_build() {
     const char* v = std::getenv("LONLINK_SANITIZED");
     return v != nullptr && *v != '\0' && std::string_view(v) != "0";

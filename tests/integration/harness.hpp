@@ -3,9 +3,10 @@
 // Integration harness: real lond/lonc processes on private loopback addresses, in a temporary
 // folder, cleaned up by pid. Every wait has a deadline; nothing sleeps blindly.
 //
-// Addresses: host i of a cluster is 127.<A>.<B>.<11+i>, A = 100 + getpid() % 100 (one range
-// per test run), B fresh for every Cluster (so every test case gets addresses of its own);
-// never the demo's 127.0.0.x. All hosts listen on port 5663.
+// Addresses: host i of a cluster is 127.<A>.<B>.<11+i>, A a block in 100..199 that this test
+// process holds a lock on (so test processes run side by side never meet), B fresh for every
+// Cluster (so every test case gets addresses of its own); never the demo's 127.0.0.x. All
+// hosts listen on port 5663.
 
 #include <chrono>
 #include <filesystem>
@@ -69,6 +70,13 @@ double cpu_seconds(pid_t pid);
 /// (voluntary_ctxt_switches + nonvoluntary_ctxt_switches of /proc/<pid>/task/*/status): each
 /// wakeup of an idle process costs one. -1 when it is gone.
 long long context_switches(pid_t pid);
+/// The libfaketime preload library (Debian package libfaketime; scripts/deps.sh installs
+/// it), or an empty path when it is not installed.
+std::filesystem::path libfaketime();
+/// A daemon command-line prefix (Cluster::start_lond(i, prefix)): the daemon's wall clock
+/// follows `clock_file` (an offset such as "+0d" or "+1000d", read at every call); its
+/// monotonic clock stays real.
+std::vector<std::string> faked_clock(const std::filesystem::path& clock_file);
 /// True when the daemons under test are built with ASan/UBSan (LONLINK_SANITIZED set by
 /// scripts/test --sanitize): their resident memory says nothing about ours then, so memory
 /// bounds are checked in the normal build only.

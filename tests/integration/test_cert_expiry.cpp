@@ -1,6 +1,7 @@
 // README "Certificate workflow": lonc warns in its log from tls.expiry_warning_days before
 // its own or a peer's certificate expires, and its status shows the days left.
 
+#include <fstream>
 #include <regex>
 
 #include <catch2/catch.hpp>
@@ -51,4 +52,39 @@ TEST_CASE("certificates within tls.expiry_warning_days: lonc warns for its own a
     }));
     CHECK_FALSE(file_has_line_with(c.log_file(1, "lonc"), {"our certificate expires in"}));
     CHECK_FALSE(file_has_line_with(c.log_file(0, "lonc"), {c.id(1) + "'s certificate expires"}));
+}
+
+TEST_CASE("an expired own certificate counts as none: the link falls back to insecure where "
+          "the policy allows it; where it does not, the daemon says so and does not start",
+          "[integration][cert_expiry][clock]") {
+    INFO("needs libfaketime (scripts/deps.sh installs it)");
+    REQUIRE(!libfaketime().empty());
+    // Host 2 allows no insecure link (lonc and lond), so with no usable certificate it could
+    // link with nobody.
+    Cluster c(hosts(3));
+    for (int i = 0; i < 3; ++i) {
+        c.issue_certificate(i);
+    }
+    c.edit_config(2, "max_connections: 3 }", "max_connections: 3, allow_insecure: false }");
+    std::ofstream(c.config(2), std::ios::app) << "lond: { allow_insecure: false }\n";
+    // Every clock is past the certificates' end from the start, so no peer was ever seen in
+    // ssl (none is pinned): what is left is the policy.
+    auto clock_file = c.root() / "clock";
+    std::ofstream(clock_file) << "+1000d\n";
+    for (int i = 0; i < 2; ++i) {
+        c.start_lond(i, faked_clock(clock_file));
+        c.start_lonc(i, faked_clock(clock_file));
+    }
+    CHECK(c.request(0, 1, "ping") == c.id(1));
+    CHECK(await_title([&] { return c.lonc_child(0, 1); },
+                      title::lonc_linked(c.id(1), 1, 3, "insecure")) ==
+          title::lonc_linked(c.id(1), 1, 3, "insecure"));
+    CHECK(c.request(1, 0, "ping") == c.id(0));
+    CHECK(wait_until(5s, [&] { return file_has_line_with(c.log_file(0, "lonc"), {"expired"}); }));
+
+    // Host 2 could link with nobody, and says so at start with the way out.
+    CHECK_THROWS_WITH(c.start_lond(2, faked_clock(clock_file)),
+                      Catch::Contains("expired") && Catch::Contains("allow_insecure is false"));
+    CHECK_THROWS_WITH(c.start_lonc(2, faked_clock(clock_file)),
+                      Catch::Contains("expired") && Catch::Contains("allow_insecure is false"));
 }

@@ -95,28 +95,6 @@ void reload_refused(Cluster& c, const std::string& reason) {
     }
 }
 
-/// The libfaketime preload library (Debian package libfaketime).
-std::filesystem::path libfaketime() {
-    for (const char* p : {"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-                          "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-                          "/usr/lib/faketime/libfaketime.so.1"}) {
-        if (std::filesystem::exists(p)) {
-            return p;
-        }
-    }
-    return {};
-}
-
-/// The daemons' command-line prefix: their wall clock follows `clock_file` (an offset such
-/// as "+0d" or "+1000d", read at every call); their monotonic clock stays real.
-std::vector<std::string> faked_clock(const std::filesystem::path& clock_file) {
-    return {"/usr/bin/env",
-            "LD_PRELOAD=" + libfaketime().string(),
-            "FAKETIME_TIMESTAMP_FILE=" + clock_file.string(),
-            "FAKETIME_NO_CACHE=1",
-            "FAKETIME_DONT_FAKE_MONOTONIC=1"};
-}
-
 } // namespace
 
 TEST_CASE("reload2: a refused HUP (broken YAML) is not what new children load",
