@@ -4,11 +4,12 @@
 # Build folder: $BUILD_DIR (default: build), relative to the checkout. An existing build
 # folder is reconfigured; one meson cannot reconfigure (stale, from another meson version,
 # half-made) is wiped and set up again. With CI=true, warnings are errors (-Dwerror=true).
+# BUILD_TARGETS (paths in the build folder, e.g. daemons/lond/lond) builds only those.
 set -euo pipefail
 
 case "${1:-}" in
     --help | -h)
-        sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
 esac
@@ -36,4 +37,5 @@ elif [ -e "$build" ]; then
 else
     meson setup "$build" "${opts[@]}"
 fi
-ninja -C "$build"
+# shellcheck disable=SC2086 # BUILD_TARGETS is a list of words
+ninja -C "$build" ${BUILD_TARGETS:-}

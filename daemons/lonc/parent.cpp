@@ -108,7 +108,9 @@ void Parent::add_slot(const std::string& peer, UniqueFd fd) {
 }
 
 void Parent::start() {
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+    // USR2 too: LON-CAPA admins send it for a changed host table, and its default action
+    // would kill this parent and, through PDEATHSIG, every link of the host.
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) {
         signals_.add(sig);
     }
     handle_signals();
@@ -248,6 +250,7 @@ void Parent::handle_signals() {
             shutdown();
             return;
         case SIGHUP:
+        case SIGUSR2: // as lond does (LON-CAPA's signal for a changed host table)
             reload();
             break;
         default: // USR1: revive DEAD links, reset retries, write status

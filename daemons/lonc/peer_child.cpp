@@ -284,7 +284,8 @@ void PeerChild::start() {
     if (std::size_t n = spool_.load(); n > 0) {
         spdlog::info("{} durable request(s) spooled for {}: delivering them", n, peer_);
     }
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+    // USR2 only so that its default action does not kill the child (see case SIGHUP).
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) {
         signals_.add(sig);
     }
     handle_signals();
@@ -1154,8 +1155,10 @@ void PeerChild::handle_signals() {
             maybe_connect();
             break;
         case SIGHUP:
+        case SIGUSR2:
             // Reloads go through the parent, which validates the set and hands it over.
-            spdlog::info("HUP: the lonc parent reloads (send HUP to it); nothing to do here");
+            spdlog::info("{}: the lonc parent reloads (send HUP to it); nothing to do here",
+                         sig == SIGHUP ? "HUP" : "USR2");
             break;
         default:
             break;

@@ -70,3 +70,28 @@ TEST_CASE("HUP with a changed config: running lond children serve by the new one
     CHECK(c.lond_child(1, 0) == child);
     CHECK(c.request(0, 1, "ping") == c.id(1));
 }
+
+// LON-CAPA admins send USR2 to reload the host table; lonc used to have no handler for it, so
+// USR2 killed the lonc parent (default action) and, through PDEATHSIG, every link of the host.
+TEST_CASE("USR2 to lonc reloads like HUP (parent) and is harmless to a child",
+          "[integration][signals][reload]") {
+    Cluster c(hosts(2));
+    c.start_all();
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    const pid_t parent = c.lonc_pid(0);
+    const pid_t child = c.lonc_child(0, 1);
+    REQUIRE(child > 0);
+    const auto verdict = c.run_dir(0) / "lonc.reload";
+    std::filesystem::remove(verdict);
+
+    REQUIRE(::kill(parent, SIGUSR2) == 0);
+    CHECK(wait_until(10s, [&] {
+        return read_file(verdict).find(std::to_string(parent) + " 1 reloaded ") == 0;
+    }));
+    REQUIRE(::kill(child, SIGUSR2) == 0);
+    CHECK_FALSE(wait_until(2s, [&] { return !alive(child); }));
+    CHECK(c.request(0, 1, "ping") == c.id(1));
+    CHECK(alive(parent));
+    CHECK(c.lonc_child(0, 1) == child);
+    CHECK(alive(child));
+}

@@ -95,6 +95,10 @@ check "lonconfig: --config, then \$LONLINK_CONFIG, then /etc/lonlink/lonlink.yam
 for s in make-cluster-ca request_ssl_key.sh sign-response; do
     check "$s --help" bash -c '"$1" --help | grep -q usage' _ "$scripts/$s"
 done
+# Every host writes its request as cert_dir/lonhost.csr (issue 10 §10: the CA's next step named
+# "<host>.csr", a file no host writes).
+check "make-cluster-ca --help names the file a host writes (lonhost.csr)" bash -c \
+    '"$1" --help >"$2" && grep -q "lonhost.csr" "$2" && ! grep -q "<host>.csr" "$2"' _ "$scripts/make-cluster-ca" "$t/help.txt"
 
 # --- the CA ----------------------------------------------------------------------------------
 check "make-cluster-ca creates the CA" "$scripts/make-cluster-ca" --ca-dir "$t/ca" --name "lonlink test CA"
