@@ -88,6 +88,13 @@ check "no install-time placeholder is left in the installed scripts and units" \
     bash -c '! grep -n "@[A-Z_]*@" "$@"' _ "${programs[@]:3}" "$S$libexecdir/lonlink/lonconfig.sh" \
     "$S$prefix/lib/systemd/system/lond.service" "$S$prefix/lib/systemd/system/lonc.service"
 
+echo "# edited by the admin" >>"$S$sysconfdir/lonlink/lonlink.yaml"
+check "a reinstall keeps an existing config and puts the new example beside it (.dist)" bash -c '
+    meson install -C "$1" --destdir "$2" --quiet --no-rebuild &&
+    tail -n 1 "$3/lonlink.yaml" | grep -qx "# edited by the admin" &&
+    test -f "$3/lonlink.yaml.dist" && test -f "$3/hosts.yaml.dist" &&
+    ! grep -q "edited" "$3/lonlink.yaml.dist"' _ "$build" "$stage" "$S$sysconfdir/lonlink"
+
 # ---- 3. --help and --version of everything installed, away from the checkout -------------
 clean_env=(env -i "PATH=/usr/local/bin:/usr/bin:/bin" "HOME=$t" "TMPDIR=$t")
 for p in "${programs[@]}"; do
@@ -108,10 +115,14 @@ for m in "${mans[@]}"; do
     fi
 done
 if command -v systemd-analyze >/dev/null; then
+    # A copy whose programs are the staged ones (verify checks that they exist), with the
+    # staged man pages on MANPATH (it checks Documentation=man:... too).
+    mkdir -p "$t/verify"
     for u in lond lonc; do
+        sed "s#=$sbindir/#=$S$sbindir/#" "$S$prefix/lib/systemd/system/$u.service" >"$t/verify/$u.service"
         check "systemd-analyze verify $u.service" bash -c \
-            'out=$(systemd-analyze verify --root="$1" "$1$2" 2>&1); echo "$out"; ! grep -q . <<<"$out"' \
-            _ "$S" "$prefix/lib/systemd/system/$u.service"
+            'out=$(MANPATH="$1" systemd-analyze verify "$2" 2>&1); echo "$out"; ! grep -q . <<<"$out"' \
+            _ "$S$mandir" "$t/verify/$u.service"
     done
 else
     skip "systemd-analyze verify lond.service and lonc.service" "no systemd-analyze"
@@ -217,7 +228,8 @@ check "the installed lonreply gets a ping reply from ia2 through the installed l
 sysd=("${ctl[@]}" "LONCONTROL_SYSTEMD_DIR=$t/systemd-running")
 check "loncontrol reload with systemd: systemctl reload, and the daemons say it took" \
     "${sysd[@]}" "$loncontrol" --config "$t/ia1/lonlink.yaml" reload
-check "... systemctl was asked to reload both units" grep -qx 'reload lond.service' "$FAKE_LOG"
+check "... systemctl was asked to reload both units" \
+    bash -c 'grep -qx "reload lond.service" "$1" && grep -qx "reload lonc.service" "$1"' _ "$FAKE_LOG"
 check "lond: RELOADING=1 then READY=1 around the HUP reload" \
     wait_for 10 bash -c 'grep -A1 RELOADING=1 "$1" | tail -n 1 | grep -q READY=1' _ "$t/lond.notify.log"
 check "lonc: RELOADING=1 then READY=1 around the HUP reload" \
