@@ -132,7 +132,7 @@ check "lond.service: Type=notify, NotifyAccess=main, Restart=on-failure, hardeni
     bash -c 'for l in "Type=notify" "NotifyAccess=main" "Restart=on-failure" "NoNewPrivileges=yes" \
         "ProtectSystem=strict" "PrivateTmp=yes" "ProtectHome=yes" "ExecReload=/bin/kill -HUP \$MAINPID"; do
         grep -qxF "$l" "$1" || { echo "missing: $l"; exit 1; }; done
-        grep -q "^CapabilityBoundingSet=CAP_" "$1" && ! grep -q "CAP_NET_BIND_SERVICE" "$1" &&
+        grep -q "^CapabilityBoundingSet=CAP_" "$1" && ! grep "^CapabilityBoundingSet=" "$1" | grep -q CAP_NET_BIND_SERVICE &&
         grep -q "^ExecStart=$2/lond --foreground" "$1"' _ "$unit" "$sbindir"
 
 # ---- 5. the example config -------------------------------------------------------------------
