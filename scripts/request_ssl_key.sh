@@ -16,7 +16,7 @@ here=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")" && pwd)
 # and the version is read from the meson.build beside scripts/.
 lonlink_version='@LONLINK_VERSION@'
 case $lonlink_version in *@LONLINK_*) lonlink_version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" \
-    "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../meson.build" 2>/dev/null | head -n 1) ;; esac
+    "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../meson.build" 2>/dev/null | head -n 1 || true) ;; esac
 # lib/: beside this script in a checkout. Installed, it is in libexec/lonlink: looked for
 # relative to this script first (so a staging root or a moved tree works), then where meson
 # installed it (configure_file fills in both; in a checkout they stay placeholders).
