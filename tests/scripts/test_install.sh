@@ -128,11 +128,12 @@ else
     skip "systemd-analyze verify lond.service and lonc.service" "no systemd-analyze"
 fi
 unit=$S$prefix/lib/systemd/system/lond.service
-check "lond.service: Type=notify, NotifyAccess=main, Restart=on-failure, hardening, HUP reload" \
+check "lond.service: Type=notify, NotifyAccess=main, Restart=on-failure, hardening (capabilities of the user: drop only), HUP reload" \
     bash -c 'for l in "Type=notify" "NotifyAccess=main" "Restart=on-failure" "NoNewPrivileges=yes" \
         "ProtectSystem=strict" "PrivateTmp=yes" "ProtectHome=yes" "ExecReload=/bin/kill -HUP \$MAINPID"; do
         grep -qxF "$l" "$1" || { echo "missing: $l"; exit 1; }; done
-        grep -q "^CapabilityBoundingSet=CAP_" "$1" && ! grep "^CapabilityBoundingSet=" "$1" | grep -q CAP_NET_BIND_SERVICE &&
+        grep -qx "CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_DAC_READ_SEARCH" "$1" &&
+        grep -qx "ReadWritePaths=/run/lonlink /var/lib/lonlink /var/log/lonlink /var/spool/lonlink" "$1" &&
         grep -q "^ExecStart=$2/lond --foreground" "$1"' _ "$unit" "$sbindir"
 
 # ---- 5. the example config -------------------------------------------------------------------
