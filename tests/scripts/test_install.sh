@@ -235,7 +235,7 @@ check "lond: RELOADING=1 then READY=1 around the HUP reload" \
     wait_for 10 bash -c 'grep -A1 RELOADING=1 "$1" | tail -n 1 | grep -q READY=1' _ "$t/lond.notify.log"
 check "lonc: RELOADING=1 then READY=1 around the HUP reload" \
     wait_for 10 bash -c 'grep -A1 RELOADING=1 "$1" | tail -n 1 | grep -q READY=1' _ "$t/lonc.notify.log"
-for c in start stop restart; do
+for c in start restart; do
     : >"$FAKE_LOG"
     check "loncontrol $c with systemd goes through systemctl $c" \
         "${sysd[@]}" "$loncontrol" --config "$t/ia1/lonlink.yaml" "$c"
@@ -250,9 +250,14 @@ check "loncontrol with systemd for another config than the units': as without sy
     "${sysd[@]}" "$loncontrol" --config "$t/ia2/lonlink.yaml" reload
 check "... no systemctl reload" bash -c '! grep -q "^reload" "$1"' _ "$FAKE_LOG"
 
-# Stop: by pid. The foreground parents say STOPPING=1 first.
-kill -TERM "$lond_pid" "$lonc_pid"
-check "lond and lonc (foreground) stop on TERM" wait_for 20 bash -c '! kill -0 "$1" && ! kill -0 "$2"' _ "$lond_pid" "$lonc_pid"
+# Stop with systemd: systemctl stop; our fake stops nothing, as if the daemons had been
+# started outside systemd, so loncontrol then stops them itself (TERM, by pid).
+: >"$FAKE_LOG"
+check "loncontrol stop with systemd goes through systemctl stop" \
+    "${sysd[@]}" "$loncontrol" --config "$t/ia1/lonlink.yaml" stop
+check "... systemctl stop named both units" grep -qE "^stop (lond|lonc)\.service (lond|lonc)\.service$" "$FAKE_LOG"
+check "... and a daemon still running after it (not started by systemd) is stopped directly" \
+    wait_for 20 bash -c '! kill -0 "$1" && ! kill -0 "$2"' _ "$lond_pid" "$lonc_pid"
 check "lond tells systemd STOPPING=1" notified lond 'STOPPING=1'
 check "lonc tells systemd STOPPING=1" notified lonc 'STOPPING=1'
 check "loncontrol stop (no systemd) stops ia2" \
