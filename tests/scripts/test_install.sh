@@ -146,6 +146,9 @@ check "example config: lond loads it; state, run, log and spool under /var and /
 check "example config: a commented '# user: lonlink' line" grep -qx '# *user: lonlink' "$excfg"
 
 # ---- 6. two hosts on loopback, from the staging root --------------------------------------
+# One run at a time holds 127.201.250.x (another checkout's scripts/test may run this too).
+exec 8>/tmp/lonlink-test-install-net.lock
+flock -w 300 8 || { echo "not ok - 127.201.250.x is held by another run for 300 s"; failed=$((failed + 1)); }
 mkdir -p "$t/ia1" "$t/ia2" "$t/fakebin" "$t/systemd-running"
 cat >"$t/hosts.yaml" <<'EOF'
 hosts:
@@ -214,7 +217,7 @@ for d in lond lonc; do
     "${clean_env[@]}" "NOTIFY_SOCKET=$t/$d.notify" \
         "$S$sbindir/$d" --foreground --config "$t/ia1/lonlink.yaml" >"$t/$d.out" 2>&1 &
     pids+=($!)
-    eval "${d}_pid=$!"
+    if [ "$d" = lond ]; then lond_pid=$!; else lonc_pid=$!; fi
 done
 notified() { grep -q "$2" "$t/$1.notify.log"; }
 # READY=1 once bound: the listening socket and the peer socket are there when it arrives.
