@@ -12,6 +12,18 @@ set -euo pipefail
 
 prog=request_ssl_key.sh
 here=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")" && pwd)
+# Filled in by meson when installed (configure_file); in a checkout the placeholder stays
+# and the version is read from the meson.build beside scripts/.
+lonlink_version='@LONLINK_VERSION@'
+case $lonlink_version in *@LONLINK_*) lonlink_version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" \
+    "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../meson.build" 2>/dev/null | head -n 1 || true) ;; esac
+# lib/: beside this script in a checkout. Installed, it is in libexec/lonlink: looked for
+# relative to this script first (so a staging root or a moved tree works), then where meson
+# installed it (configure_file fills in both; in a checkout they stay placeholders).
+lib_dir=$here/lib
+for c in "$here/@LONLINK_LIB_REL@" '@LONLINK_LIBDIR@'; do
+    case $c in *@LONLINK_*) ;; *) if [ -r "$c/lonconfig.sh" ]; then lib_dir=$c; break; fi ;; esac
+done
 usage() {
     cat <<EOF
 usage: $prog [--config FILE] [--email ADDRESS] [--key-type ec|rsa]
@@ -42,6 +54,7 @@ config="" email="" key_type=ec
 while [ $# -gt 0 ]; do
     case "$1" in
         --help|-h) usage; exit 0 ;;
+        --version) echo "$prog (lonlink) ${lonlink_version:-unknown}"; exit 0 ;;
         --config) [ $# -ge 2 ] || die "--config needs a value"; config=$2; shift 2 ;;
         --config=*) config=${1#*=}; shift ;;
         --email) [ $# -ge 2 ] || die "--email needs a value"; email=$2; shift 2 ;;
@@ -58,7 +71,7 @@ fi
 command -v openssl >/dev/null || die "openssl not found in PATH"
 
 # shellcheck source=lib/lonconfig.sh
-. "$here/lib/lonconfig.sh"
+. "$lib_dir/lonconfig.sh"
 lonconf_load "$(lonconf_default_path "$config")" || exit 1
 id=$LONCONF_HOST_ID
 cert_dir=$LONCONF_CERT_DIR

@@ -18,6 +18,7 @@
 #include "net.hpp"
 #include "proctitle.hpp"
 #include "reload_result.hpp"
+#include "service_notify.hpp"
 #include "spawn.hpp"
 #include "titles.hpp"
 
@@ -264,6 +265,8 @@ void Parent::handle_signals() {
 
 void Parent::reload() {
     // Config, hosts table and credentials are one set: any of them bad, none is taken.
+    // systemd shows the unit "reloading" until READY=1, whether the set was taken or not.
+    link::notify_reloading();
     link::ValidatedSet set;
     std::string error;
     try {
@@ -276,6 +279,7 @@ void Parent::reload() {
         spdlog::error("reload refused, keeping the previous configuration and credentials: {}",
                       error);
         link::write_reload_result(config_, "lonc", error);
+        link::notify_service("READY=1");
         return;
     }
     bundle_ = link::keep_for_children(std::move(set.bundle));
@@ -329,6 +333,7 @@ void Parent::reload() {
     }
     spdlog::info("reloaded {}", config_.file.string());
     link::write_reload_result(config_, "lonc", "");
+    link::notify_service("READY=1");
     update_title();
     link::return_freed_heap();
 }
@@ -339,6 +344,7 @@ void Parent::shutdown() {
     }
     stopping_ = true;
     spdlog::info("stopping");
+    link::notify_service("STOPPING=1");
     std::error_code ignored;
     signals_.cancel(ignored);
     for (auto& [peer, slot] : slots_) {

@@ -19,6 +19,7 @@
 #include "file_write.hpp"
 #include "proctitle.hpp"
 #include "reload_result.hpp"
+#include "service_notify.hpp"
 #include "spawn.hpp"
 #include "titles.hpp"
 
@@ -513,6 +514,8 @@ void Listener::reload() {
     // and USR2 (LON-CAPA's "reload the hosts table") do the same: a new peer is served from
     // its first connection, and the child of a peer that left the table is stopped (as
     // LON-CAPA's lond does on USR2), which closes its links.
+    // systemd shows the unit "reloading" until READY=1, whether the set was taken or not.
+    link::notify_reloading();
     link::ValidatedSet set;
     std::string error;
     try {
@@ -525,6 +528,7 @@ void Listener::reload() {
         spdlog::error("reload refused, keeping the previous configuration and credentials: {}",
                       error);
         link::write_reload_result(config_, "lond", error);
+        link::notify_service("READY=1");
         return;
     }
     bundle_ = link::keep_for_children(std::move(set.bundle));
@@ -542,6 +546,7 @@ void Listener::reload() {
     link::log_credentials(set.tls);
     spdlog::info("reloaded {}", config_.file.string());
     link::write_reload_result(config_, "lond", "");
+    link::notify_service("READY=1");
     for (auto& [peer, child] : children_) {
         if (config_.hosts.find(peer) == nullptr) {
             spdlog::info("dropping {}: no longer in the hosts table", peer);
@@ -568,6 +573,7 @@ void Listener::shutdown() {
     }
     stopping_ = true;
     spdlog::info("stopping");
+    link::notify_service("STOPPING=1");
     std::error_code ignored;
     acceptor_.close(ignored);
     accept_timer_.cancel();

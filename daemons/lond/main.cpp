@@ -14,6 +14,7 @@
 #include "net.hpp"
 #include "peer_server.hpp"
 #include "pid_file.hpp"
+#include "service_notify.hpp"
 
 namespace {
 
@@ -50,6 +51,8 @@ int run_parent(lon::link::ValidatedSet& set, const lon::link::DaemonArgs& args) 
     if (daemon) {
         daemon->ready();
     }
+    // Bound and serving: the same point a starter is released at (systemd Type=notify).
+    lon::link::notify_service(("READY=1\nSTATUS=" + ready).c_str());
     io.run();
     spdlog::info("stopped");
     lon::flush_logs();

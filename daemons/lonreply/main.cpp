@@ -28,6 +28,7 @@ namespace {
 
 constexpr const char* usage =
     "usage: lonreply [--config FILE] [--timeout SECONDS] <peer> <request>\n"
+    "       lonreply --help | --version\n"
     "  Sends <request> to <peer> through this host's lonc (<socket_dir>/<peer>) and prints\n"
     "  the reply line. --config defaults to $LONLINK_CONFIG or /etc/lonlink/lonlink.yaml.\n"
     "  Exit status: 0 ok; 1 failure reply (con_lost, con_failed, refused:*, unknown_cmd,\n"
@@ -88,6 +89,9 @@ int main(int argc, char** argv) {
             timeout_s = std::atoi(argv[++i]);
         } else if (a == "--help" || a == "-h") {
             std::fputs(usage, stdout);
+            return 0;
+        } else if (a == "--version") {
+            std::printf("lonreply (lonlink) %s\n", LONLINK_VERSION);
             return 0;
         } else if (positional == 0) {
             peer = a;

@@ -35,10 +35,15 @@ lonconf_default_path() {
 
 # lonconf_bin — the lond program that parses configs for us; 1 with a message when none.
 lonconf_bin() {
-    local c scripts
-    scripts=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." 2>/dev/null && pwd) || scripts=
+    local c scripts lib
+    lib=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" 2>/dev/null && pwd) || lib=
+    scripts=${lib%/*}
+    # Installed (meson fills in the placeholders; in a checkout they stay and are skipped):
+    # sbin relative to this file's folder, libexec/lonlink, then where meson put lond.
     for c in ${LONLINK_BIN_DIR:+"$LONLINK_BIN_DIR/lond" "$LONLINK_BIN_DIR/lond/lond"} \
+        ${lib:+"$lib/@LONLINK_LIB_SBIN_REL@/lond"} '@LONLINK_SBINDIR@/lond' \
         ${scripts:+"$scripts/../build/daemons/lond/lond"}; do
+        case $c in *@LONLINK_*) continue ;; esac
         if [ -f "$c" ] && [ -x "$c" ]; then
             printf '%s\n' "$c"
             return 0
