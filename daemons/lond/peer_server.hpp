@@ -56,6 +56,9 @@ public:
     /// Counts a limit hit or timeout; shown under "counters" in the status file (rewritten
     /// within a second).
     void count(std::string_view what, std::uint64_t n = 1);
+    /// Counts without rewriting the status file for it (shown with the next rewrite): for
+    /// pings, so that a keepalive costs an idle child no extra wakeup.
+    void count_quietly(std::string_view what) { counters_.add(what); }
 
     /// Records `what` as the last error with this peer (status file, within a second).
     void note_error(std::string what);

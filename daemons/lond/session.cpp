@@ -153,9 +153,14 @@ void Session::serve(const std::string& line) {
                        server_.critical(), &server_.handlers(), &server_.handler_pool(),
                        [server](std::string_view what) { server->count(what); }};
     ++outstanding_;
-    dispatch(ctx, tagged->body, [self = shared_from_this(), tag](std::string reply) {
+    bool ping = tagged->body == "ping"; // most likely a keepalive
+    dispatch(ctx, tagged->body, [self = shared_from_this(), tag, ping](std::string reply) {
         --self->outstanding_;
-        self->server_.count("requests");
+        if (ping) {
+            self->server_.count_quietly("requests");
+        } else {
+            self->server_.count("requests");
+        }
         std::string out = proto::format_tagged(tag, reply);
         // Never send a line the peer's lonc would refuse (and drop the link for); the limit
         // does not count the '\n'.
