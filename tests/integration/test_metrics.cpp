@@ -457,7 +457,9 @@ std::vector<std::vector<std::string>> status_rows(const std::string& out, std::s
 
 TEST_CASE("status: every column for both directions, last error, and --json alike",
           "[integration][status]") {
-    Cluster c(hosts(2));
+    ClusterOptions opts = hosts(2);
+    opts.lonc.idle_timeout = "300s"; // loncontrol runs take seconds on a loaded machine
+    Cluster c(opts);
     c.issue_certificate(0);
     c.issue_certificate(1);
     c.start_all();
