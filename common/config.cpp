@@ -214,7 +214,7 @@ Config parse_config(const std::filesystem::path& file, const std::string& text,
     const Node& root = r.root();
     r.check_map(root, "",
                 {"host_id", "hosts_file", "listen", "paths", "socket_group", "tls", "lonc", "lond",
-                 "limits"});
+                 "limits", "metrics_dir"});
     Config c;
     c.file = r.file();
     if (!root["host_id"]) {
@@ -240,6 +240,11 @@ Config parse_config(const std::filesystem::path& file, const std::string& text,
     }
     if (root["socket_group"]) {
         c.socket_group = r.get_optional_string(root["socket_group"], "socket_group");
+    }
+    if (root["metrics_dir"]) {
+        if (auto m = r.get_optional_string(root["metrics_dir"], "metrics_dir")) {
+            c.metrics_dir = r.resolve(*m);
+        }
     }
     if (section("tls")) {
         read_tls(r, root["tls"], c);

@@ -91,6 +91,9 @@ struct Config {
     std::uint16_t listen_port = 5663;
     Paths paths;
     std::optional<std::string> socket_group = std::string("www");
+    /// Where each daemon parent rewrites <daemon>.prom (Prometheus text format) every
+    /// metrics_period; unset: no metrics files.
+    std::optional<std::filesystem::path> metrics_dir;
     TlsSettings tls;
     LoncSettings lonc;
     LondSettings lond;

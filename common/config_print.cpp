@@ -54,6 +54,7 @@ const std::vector<std::pair<std::string, Getter>>& table() {
         {"paths.spool_dir", [](const Config& c) { return c.paths.spool_dir.string(); }},
         {"paths.state_dir", [](const Config& c) { return c.paths.state_dir.string(); }},
         {"socket_group", [](const Config& c) { return c.socket_group.value_or(""); }},
+        {"metrics_dir", [](const Config& c) { return path(c.metrics_dir); }},
         {"tls.key_passphrase_file", [](const Config& c) { return path(c.tls.key_passphrase_file); }},
         {"tls.expiry_warning_days",
          [](const Config& c) { return std::to_string(c.tls.expiry_warning_days); }},

@@ -20,6 +20,10 @@ public:
     [[nodiscard]] std::uint64_t get(std::string_view name) const;
     /// Bumped on every add: lets the owner notice that its status is stale.
     [[nodiscard]] std::uint64_t version() const { return version_; }
+    /// Every counter by name (sorted).
+    [[nodiscard]] const std::map<std::string, std::uint64_t, std::less<>>& values() const {
+        return values_;
+    }
     /// {"name":value,...}, names sorted.
     [[nodiscard]] std::string json() const;
 

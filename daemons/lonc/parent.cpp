@@ -67,6 +67,8 @@ struct Parent::Slot {
     std::chrono::steady_clock::time_point started{};
     std::chrono::milliseconds backoff = restart_backoff_initial;
     bool removed = false; ///< left the hosts table: drop once its child is gone
+    /// The peer's certificate expiry as its last child reported it (kept while idle).
+    std::optional<std::time_t> peer_cert_not_after;
 };
 
 std::map<std::string, UniqueFd> bind_peer_sockets(const Config& config) {
@@ -85,7 +87,10 @@ Parent::Parent(asio::io_context& io, link::ValidatedSet& set,
     : io_(io), config_(std::move(set.config)),
       bundle_(link::keep_for_children(std::move(set.bundle))), foreground_(foreground),
       signals_(io), reaper_(io, [this](pid_t pid, int status) { on_child_exit(pid, status); }),
-      kill_timer_(io) {
+      kill_timer_(io), metrics_(io, "lonc", [this] { return render_metrics(); }) {
+    if (set.tls.credentials) {
+        own_not_after_ = set.tls.credentials->not_after;
+    }
     for (auto& [peer, fd] : sockets) {
         add_slot(peer, std::move(fd));
     }
@@ -124,6 +129,7 @@ void Parent::start() {
         }
     }
     update_title();
+    metrics_.configure(config_.metrics_dir);
 }
 
 void Parent::watch(Slot& slot) {
@@ -181,6 +187,7 @@ void Parent::on_child_exit(pid_t pid, int status) {
         }
         slot.pid = -1;
         slot.channel.reset();
+        totals_.retire(slot.peer);
         bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         spdlog::log(clean || stopping_ ? spdlog::level::info : spdlog::level::warn,
                     "lonc child for {} (pid {}) ended: {}", slot.peer, pid,
@@ -188,6 +195,7 @@ void Parent::on_child_exit(pid_t pid, int status) {
         if (slot.removed) {
             std::error_code ignored;
             std::filesystem::remove(config_.paths.socket_dir / slot.peer, ignored);
+            totals_.forget(slot.peer);
             slots_.erase(it);
         } else if (!stopping_) {
             bool spooled = spool_pending(slot.peer);
@@ -312,12 +320,18 @@ void Parent::reload() {
             ++it;
         } else {
             std::filesystem::remove(config_.paths.socket_dir / slot.peer, ignored);
+            totals_.forget(slot.peer);
             it = slots_.erase(it);
         }
     }
     config_ = std::move(fresh);
     link::warn_unresolved(config_);
     link::log_credentials(set.tls);
+    own_not_after_.reset();
+    if (set.tls.credentials) {
+        own_not_after_ = set.tls.credentials->not_after;
+    }
+    metrics_.configure(config_.metrics_dir);
     // Running children take the new set from their channel (a child never reads the disk).
     for (auto& [peer, slot] : slots_) {
         if (slot->pid > 0 && slot->channel) {
@@ -353,6 +367,7 @@ void Parent::shutdown() {
         std::filesystem::remove(config_.paths.socket_dir / peer, ignored);
     }
     std::filesystem::remove(status_path(), ignored);
+    metrics_.stop();
     forward(SIGTERM);
     bool any = std::any_of(slots_.begin(), slots_.end(),
                            [](const auto& s) { return s.second->pid > 0; });
@@ -403,6 +418,59 @@ void Parent::write_status() {
         // Rewritten at each change of a child; once per change is no flood.
         spdlog::warn("cannot write {}: {}", status_path().string(), std::strerror(errno));
     }
+}
+
+long Parent::spool_depth(const std::string& peer) const {
+    long n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(config_.paths.spool_dir / peer, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        if (proto::parse_spool_name(it->path().filename().string())) {
+            ++n;
+        }
+    }
+    return n;
+}
+
+std::string Parent::render_metrics() {
+    // Cost per period: one small file read per running child, one folder listing per peer
+    // whose child is restarting; nothing for idle peers (their spool is empty: a spool
+    // starts a child).
+    DaemonMetrics m;
+    m.daemon = "lonc";
+    m.own_cert_not_after = own_not_after_;
+    for (auto reason : lonc_refusal_reasons()) {
+        m.refusals[std::string(reason)] = 0; // listed while zero, as in the status files
+    }
+    for (auto& [peer, slot] : slots_) {
+        if (slot->removed) {
+            continue;
+        }
+        PeerMetrics p;
+        p.peer = peer;
+        p.retries_remaining = config_.lonc.retries; // a child starts with the full budget
+        p.spool_depth = slot->restarting ? spool_depth(peer) : 0;
+        if (slot->pid > 0) {
+            ++m.children;
+            auto seen = link::read_peer_status(config_.paths.run_dir / ("lonc." + peer + ".json"));
+            if (seen && seen->peer == peer) {
+                p = std::move(*seen);
+                totals_.observe(peer, p.counts);
+                if (p.peer_cert_not_after) {
+                    slot->peer_cert_not_after = p.peer_cert_not_after;
+                }
+            } else {
+                p.state = "connecting"; // started, no status file yet
+            }
+        }
+        p.peer_cert_not_after = slot->peer_cert_not_after;
+        p.counts = totals_.total(peer);
+        for (const auto& [reason, n] : p.counts.refusals) {
+            m.refusals[reason] += n;
+        }
+        m.peers.push_back(std::move(p));
+    }
+    return format_metrics(m);
 }
 
 } // namespace lon::lonc

@@ -20,6 +20,8 @@
 #include <asio.hpp>
 
 #include "config.hpp"
+#include "link_metrics.hpp"
+#include "metrics_writer.hpp"
 #include "reaper.hpp"
 #include "validated_set.hpp"
 #include "unique_fd.hpp"
@@ -57,6 +59,10 @@ private:
     /// A sealed memfd with the set for `peer`'s child (validated_set.hpp bundle_for_peer);
     /// invalid (logged) if it cannot be made.
     [[nodiscard]] UniqueFd seal_for(const std::string& peer) const;
+    /// <metrics_dir>/lonc.prom: every peer, from its child's status file (or idle).
+    [[nodiscard]] std::string render_metrics();
+    /// Durable requests in <spool_dir>/<peer> (for a peer whose child is not running).
+    [[nodiscard]] long spool_depth(const std::string& peer) const;
 
     asio::io_context& io_;
     Config config_;
@@ -68,6 +74,9 @@ private:
     asio::steady_timer kill_timer_;
     std::map<std::string, std::unique_ptr<Slot>> slots_;
     bool stopping_ = false;
+    std::optional<std::time_t> own_not_after_; ///< our certificate's, for the metrics
+    PeerTotals totals_; ///< per-peer counts across child restarts (metrics)
+    link::MetricsWriter metrics_;
 };
 
 /// Binds <socket_dir>/<peer> for every peer of `config` (startup; throws on failure).

@@ -57,7 +57,8 @@ PeerChild::PeerChild(asio::io_context& io, link::ValidatedSet& set, std::string 
       health_(health_policy(config_), clock::now()), rng_(std::random_device{}()),
       spool_(io, config_.paths.spool_dir / peer_, config_.lonc.max_spooled),
       last_activity_(clock::now()),
-      counters_{"keepalive_timeouts", "request_timeouts", "links_lost", "queue_full",
+      counters_{"requests", "con_lost", "critical_spooled", "critical_delivered",
+                "keepalive_timeouts", "request_timeouts", "links_lost", "queue_full",
                 "client_backpressure", "too_long", "critical_refused", "clients_idle_closed",
                 "accept_errors", "clients_dropped", "spool_full", "critical_indeterminate",
                 "acks_dropped"},
@@ -403,6 +404,11 @@ void PeerChild::on_local_reusable(LocalSession& session) {
     wake_by(session.last_input() + config_.lonc.client_idle_timeout);
 }
 
+void PeerChild::note_error(std::string what) {
+    last_error_ = std::move(what);
+    last_error_at_ = std::time(nullptr);
+}
+
 void PeerChild::count(std::string_view what, std::uint64_t n) {
     counters_.add(what, n);
     wake_by(published_at_ + std::chrono::seconds(1)); // the status file shows it
@@ -442,9 +448,14 @@ void PeerChild::queue_drained() {
     }
 }
 
-void PeerChild::submit(std::string line, PendingRequest::Done done) {
+void PeerChild::submit(std::string line, PendingRequest::Done client_done) {
     auto now = clock::now();
     last_activity_ = now;
+    // Counted as answered: by the peer ("requests") or by lonc itself ("con_lost").
+    auto done = [this, client_done = std::move(client_done)](std::string_view reply) {
+        count(reply == proto::replies::con_lost ? "con_lost" : "requests");
+        client_done(reply);
+    };
     if (stopping_ || health_.state() == proto::PeerHealth::State::dead) {
         done(proto::replies::con_lost);
         return;
@@ -489,6 +500,7 @@ void PeerChild::submit_critical(std::string request, PendingRequest::Done done) 
             done(proto::replies::con_failed);
             return;
         }
+        count("critical_spooled");
         if (stopping_ || health_.state() == proto::PeerHealth::State::dead) {
             done(proto::replies::con_delayed);
             return;
@@ -527,6 +539,7 @@ void PeerChild::send_critical(const std::string& id, const std::string& request,
 }
 
 void PeerChild::critical_done(const std::string& id, std::string_view reply) {
+    count("critical_delivered");
     if (reply == proto::indeterminate) {
         // Final too: the peer started it once and lost the outcome; it is never run again.
         count("critical_indeterminate");
@@ -687,6 +700,7 @@ void PeerChild::log_no_offer() {
     }
     // Each attempt is paced by the retry backoff, so this cannot flood the log.
     spdlog::error("no way to link to {}: this host has no usable certificate and {}", peer_, why);
+    note_error("this host has no usable certificate and " + why);
 }
 
 void PeerChild::open_connection(bool upgrade_probe) {
@@ -767,6 +781,9 @@ void PeerChild::on_linked(OutboundConn& conn) {
         retire_links(proto::RetireScope::insecure_only, "an ssl link replaces it");
     }
     next_flush_ = {}; // deliver what was spooled while the peer was away
+    if (conn.mode() == proto::Mode::ssl) {
+        peer_not_after_ = conn.peer_not_after();
+    }
     if (conn.mode() == proto::Mode::ssl &&
         !link::pin(config_.paths.state_dir, peer_, conn.peer_subject())) {
         spdlog::error("cannot record the ssl pin for {} under {}", peer_,
@@ -824,6 +841,7 @@ void PeerChild::on_conn_closed(OutboundConn& conn) {
         health_.on_link_dead(now, std::uniform_real_distribution<double>(0, 1)(rng_),
                              linked_count());
         bool dead = health_.state() == proto::PeerHealth::State::dead;
+        note_error("link closed: " + conn.failure());
         spdlog::warn("link to {} closed: {}; {}", peer_, conn.failure(),
                      dead ? std::string("peer is DEAD")
                           : "retries remaining: " + std::to_string(health_.retries_remaining()));
@@ -839,12 +857,14 @@ void PeerChild::on_conn_closed(OutboundConn& conn) {
         }
     } else if (conn.linked()) {
         spdlog::info("link to {} lost: {}", peer_, conn.failure());
+        note_error("link lost: " + conn.failure());
         if (linked_count() == 0) {
             health_.on_all_links_lost(now);
         }
     } else {
         health_.on_attempt_failed(now, std::uniform_real_distribution<double>(0, 1)(rng_));
         bool dead = health_.state() == proto::PeerHealth::State::dead;
+        note_error("cannot link: " + conn.failure());
         spdlog::warn("cannot link to {}: {}; {}", peer_, conn.failure(),
                      dead ? std::string("peer is DEAD")
                           : "retries remaining: " + std::to_string(health_.retries_remaining()));
@@ -1083,7 +1103,9 @@ std::string PeerChild::status_json() const {
     std::string peer_days = "null";
     if (ssl_link != nullptr) {
         peer_subject = json_string(ssl_link->peer_subject());
-        peer_days = std::to_string(static_cast<long>(std::difftime(ssl_link->peer_not_after(), wall) / 86400));
+    }
+    if (peer_not_after_ != 0) { // as last seen: still shown while the link is down
+        peer_days = std::to_string(static_cast<long>(std::difftime(peer_not_after_, wall) / 86400));
     }
     return "{\"role\":\"lonc\",\"peer\":" + json_string(peer_) +
            ",\"pid\":" + std::to_string(::getpid()) + ",\"state\":\"" + state_name +
@@ -1099,7 +1121,13 @@ std::string PeerChild::status_json() const {
            (roster_.roster() != nullptr ? std::to_string(roster_.roster()->serial) : "null") +
            ",\"roster_error\":" + (roster_.error().empty() ? "null" : json_string(roster_.error())) +
            ",\"own_cert_days_left\":" + (tls_usable_ ? std::to_string(tls_->days_left(wall)) : "null") +
+           ",\"own_cert_not_after\":" + (tls_ ? std::to_string(tls_->not_after) : "null") +
            ",\"peer_subject\":" + peer_subject + ",\"peer_cert_days_left\":" + peer_days +
+           ",\"peer_cert_not_after\":" +
+           (peer_not_after_ != 0 ? std::to_string(peer_not_after_) : "null") +
+           ",\"last_error\":" + (last_error_at_ != 0 ? json_string(last_error_) : "null") +
+           ",\"last_error_time\":" +
+           (last_error_at_ != 0 ? std::to_string(last_error_at_) : "null") +
            ",\"table_hosts\":" + std::to_string(config_.hosts.hosts().size()) +
            ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(wall) + "}";
 }
@@ -1120,9 +1148,10 @@ void PeerChild::publish() {
     // counters at most once a second.
     bool counters_moved = counters_.version() != published_counters_ &&
                           now - published_at_ >= std::chrono::seconds(1);
-    if (title == last_title_ && !counters_moved) {
+    if (title == last_title_ && !counters_moved && last_error_at_ == published_error_at_) {
         return;
     }
+    published_error_at_ = last_error_at_;
     if (title != last_title_) {
         last_title_ = title;
         proctitle::set(title);

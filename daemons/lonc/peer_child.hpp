@@ -62,6 +62,8 @@ public:
     /// The peer presented a certificate our CRL lists: this child never offers or accepts
     /// plaintext with it from now on.
     void set_peer_revoked() { peer_revoked_ = true; }
+    /// Records `what` as the link's last error (status file).
+    void note_error(std::string what);
     /// Our usable TLS credentials, or nullptr (no certificate, or the clock says it is not
     /// valid: see recheck_tls).
     [[nodiscard]] const link::TlsCredentials* tls() const {
@@ -229,6 +231,13 @@ private:
     asio::steady_timer accept_timer_;
     LogThrottle log_throttle_;
     std::string last_title_;
+    /// The last failure to link or of a link (as logged), and when (unix seconds; 0: none):
+    /// shown by loncontrol status.
+    std::string last_error_;
+    std::time_t last_error_at_ = 0;
+    std::time_t published_error_at_ = 0;
+    /// The peer's certificate notAfter as last seen on an ssl link (0: never).
+    std::time_t peer_not_after_ = 0;
     std::uint64_t published_counters_ = 0; ///< counters_.version() in the last status file
     clock::time_point published_at_{};
     bool stopping_ = false;

@@ -132,7 +132,11 @@ Listener::Listener(asio::io_context& io, link::ValidatedSet& set, UniqueFd liste
                 "refused_address_mismatch", "refused_bad_init", "refused_busy",
                 "pending_evicted", "pending_over_address_cap", "pending_timeout",
                 "accept_errors", "handoff_failed", "resolve_failed"},
-      status_writer_(io, std::chrono::seconds(1), [this] { write_status(); }), resolver_(io) {
+      status_writer_(io, std::chrono::seconds(1), [this] { write_status(); }), resolver_(io),
+      metrics_(io, "lond", [this] { return render_metrics(); }) {
+    if (set.tls.credentials) {
+        own_not_after_ = set.tls.credentials->not_after;
+    }
     auto ip = asio::ip::make_address(config_.listen_address);
     acceptor_.assign(ip.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
                      listen_fd.release());
@@ -167,6 +171,7 @@ void Listener::start() {
     handle_signals();
     update_title();
     write_status();
+    metrics_.configure(config_.metrics_dir);
     do_accept();
 }
 
@@ -474,6 +479,7 @@ void Listener::on_child_exit(pid_t pid, int status) {
                              : spdlog::level::warn;
             spdlog::log(level, "lond child for {} (pid {}) ended: {}", it->first, pid,
                         link::describe_wait_status(status));
+            totals_.retire(it->first);
             children_.erase(it);
             break;
         }
@@ -544,6 +550,11 @@ void Listener::reload() {
     resolve_after_.clear();
     link::warn_unresolved(config_);
     link::log_credentials(set.tls);
+    own_not_after_.reset();
+    if (set.tls.credentials) {
+        own_not_after_ = set.tls.credentials->not_after;
+    }
+    metrics_.configure(config_.metrics_dir);
     spdlog::info("reloaded {}", config_.file.string());
     link::write_reload_result(config_, "lond", "");
     link::notify_service("READY=1");
@@ -584,6 +595,7 @@ void Listener::shutdown() {
         reader->drop();
     }
     std::filesystem::remove(status_path(config_), ignored);
+    metrics_.stop();
     for (auto& [peer, child] : children_) {
         ::kill(child.pid, SIGTERM);
     }
@@ -631,6 +643,43 @@ void Listener::write_status() {
                                                           status_path(config_).string(),
                                                           std::strerror(errno)));
     }
+}
+
+std::string Listener::render_metrics() {
+    // Cost per period: one small file read per running child; the rest is in memory.
+    DaemonMetrics m;
+    m.daemon = "lond";
+    m.children = static_cast<long>(children_.size());
+    m.own_cert_not_after = own_not_after_;
+    constexpr std::string_view refused = "refused_";
+    for (const auto& [name, n] : counters_.values()) {
+        if (name.rfind(refused, 0) == 0) {
+            m.refusals[name.substr(refused.size())] = n;
+        }
+    }
+    for (const Host& h : config_.hosts.hosts()) {
+        if (h.id == config_.host_id) {
+            continue;
+        }
+        PeerMetrics p;
+        p.peer = h.id;
+        if (children_.count(h.id) > 0) {
+            auto seen = link::read_peer_status(config_.paths.run_dir / ("lond." + h.id + ".json"));
+            if (seen && seen->peer == h.id) {
+                p = std::move(*seen);
+                totals_.observe(h.id, p.counts);
+                if (p.peer_cert_not_after) {
+                    peer_not_after_[h.id] = *p.peer_cert_not_after;
+                }
+            }
+        }
+        if (auto it = peer_not_after_.find(h.id); it != peer_not_after_.end()) {
+            p.peer_cert_not_after = it->second;
+        }
+        p.counts = totals_.total(h.id);
+        m.peers.push_back(std::move(p));
+    }
+    return format_metrics(m);
 }
 
 } // namespace lon::lond

@@ -27,7 +27,9 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "debounce.hpp"
+#include "link_metrics.hpp"
 #include "log_throttle.hpp"
+#include "metrics_writer.hpp"
 #include "negotiation.hpp"
 #include "reaper.hpp"
 #include "unique_fd.hpp"
@@ -97,6 +99,9 @@ private:
     [[nodiscard]] UniqueFd seal_for(const std::string& peer) const;
     void shutdown();
     void update_title();
+    /// <metrics_dir>/lond.prom: every peer of the table, from its child's status file (or
+    /// idle), and the refusals by reason.
+    [[nodiscard]] std::string render_metrics();
 
     asio::io_context& io_;
     Config config_;
@@ -121,6 +126,11 @@ private:
     asio::ip::tcp::resolver resolver_;
     /// Hosts without an address: when their name may be resolved again.
     std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> resolve_after_;
+    std::optional<std::time_t> own_not_after_; ///< our certificate's, for the metrics
+    PeerTotals totals_; ///< per-peer counts across child restarts (metrics)
+    /// The peers' certificate expiry as their children last reported it.
+    std::map<std::string, std::time_t, std::less<>> peer_not_after_;
+    link::MetricsWriter metrics_;
 };
 
 } // namespace lon::lond

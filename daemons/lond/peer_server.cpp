@@ -16,6 +16,7 @@
 #include "json.hpp"
 #include "log.hpp"
 #include "net.hpp"
+#include "pin_store.hpp"
 #include "file_write.hpp"
 #include "proctitle.hpp"
 #include "session.hpp"
@@ -50,7 +51,7 @@ PeerServer::PeerServer(asio::io_context& io, link::ValidatedSet& set, std::strin
       handlers_(io, config_.lond.max_handler_requests, config_.lond.max_handler_queue),
       handler_pool_(io, handler_settings(config_)),
       retry_timer_(io),
-      counters_{"idle_closed", "too_long", "handler_queued", "handler_busy", "handler_unavailable",
+      counters_{"requests", "idle_closed", "too_long", "handler_queued", "handler_busy", "handler_unavailable",
                 "handoff_failed",
                 "critical_indeterminate", "critical_acked", "critical_expired"},
       status_writer_(io, std::chrono::seconds(1),
@@ -59,6 +60,14 @@ PeerServer::PeerServer(asio::io_context& io, link::ValidatedSet& set, std::strin
                          publish();
                      }),
       idle_timer_(io) {}
+
+void PeerServer::note_error(std::string what) {
+    last_error_ = std::move(what);
+    last_error_at_ = std::time(nullptr);
+    if (!stopping_) {
+        status_writer_.request();
+    }
+}
 
 void PeerServer::count(std::string_view what, std::uint64_t n) {
     counters_.add(what, n);
@@ -403,7 +412,20 @@ void PeerServer::publish() {
                        ",\"pid\":" + std::to_string(::getpid()) + ",\"state\":\"" +
                        (n > 0 ? "linked" : "idle") + "\",\"connections\":" + std::to_string(n) +
                        ",\"mode\":" + (n > 0 ? json_string(mode) : "null") +
+                       ",\"pinned\":" +
+                       (link::is_pinned(config_.paths.state_dir, peer_) ? "true" : "false") +
                        ",\"on_roster\":" + (peer_on_roster() ? "true" : "false") +
+                       ",\"peer_cert_not_after\":" +
+                       (peer_not_after_ != 0 ? std::to_string(peer_not_after_) : "null") +
+                       ",\"peer_cert_days_left\":" +
+                       (peer_not_after_ != 0
+                            ? std::to_string(static_cast<long>(
+                                  std::difftime(peer_not_after_, std::time(nullptr)) / 86400))
+                            : "null") +
+                       ",\"own_cert_not_after\":" + (tls_ ? std::to_string(tls_->not_after) : "null") +
+                       ",\"last_error\":" + (last_error_at_ != 0 ? json_string(last_error_) : "null") +
+                       ",\"last_error_time\":" +
+                       (last_error_at_ != 0 ? std::to_string(last_error_at_) : "null") +
                        ",\"table_hosts\":" + std::to_string(config_.hosts.hosts().size()) +
                        ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
     if (!write_file_atomic(status_path(config_, peer_), json)) {

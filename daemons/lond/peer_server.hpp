@@ -7,6 +7,7 @@
 // Config and credentials: those its parent validated (--bundle at exec, then each accepted
 // HUP as a bundle packet on the control channel); it never reads them from disk.
 
+#include <ctime>
 #include <set>
 #include <string>
 
@@ -55,6 +56,14 @@ public:
     /// Counts a limit hit or timeout; shown under "counters" in the status file (rewritten
     /// within a second).
     void count(std::string_view what, std::uint64_t n = 1);
+    /// Counts without rewriting the status file for it (shown with the next rewrite): for
+    /// pings, so that a keepalive costs an idle child no extra wakeup.
+    void count_quietly(std::string_view what) { counters_.add(what); }
+
+    /// Records `what` as the last error with this peer (status file, within a second).
+    void note_error(std::string what);
+    /// The peer's certificate notAfter, from an ssl session's verified certificate.
+    void note_peer_not_after(std::time_t t) { peer_not_after_ = t; }
 
     void on_session_linked(Session& session);
     /// The peer presented a certificate our CRL lists: from now on this child refuses it
@@ -108,6 +117,9 @@ private:
     std::string_view last_mode_ = "insecure";
     bool stopping_ = false;
     bool peer_revoked_ = false;
+    std::string last_error_;
+    std::time_t last_error_at_ = 0; ///< unix seconds; 0: no error yet
+    std::time_t peer_not_after_ = 0; ///< 0: no ssl session yet
 };
 
 /// Entry point of the lond child role (after exec). Returns the process exit code.

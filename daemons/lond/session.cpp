@@ -71,6 +71,7 @@ void Session::negotiate(const std::string& line) {
     send(proto::format_answer(answer) + "\n");
     if (!answer.ok) {
         spdlog::warn("refused {} ({}): {}", server_.peer(), ip_, answer.reason);
+        server_.note_error("refused: " + std::string(answer.reason));
         close_after_flush();
         return;
     }
@@ -101,19 +102,24 @@ void Session::on_handshake(const std::error_code& ec) {
                      "insecure link either",
                      server_.peer(), ip_);
         server_.set_peer_revoked();
+        server_.note_error("refused: revoked (its certificate is in loncapaCRL.pem)");
         close(ec);
         return;
     }
     if (ec) {
-        spdlog::warn("TLS handshake with {} ({}) failed: {}", server_.peer(), ip_,
-                     link::describe_tls_failure(socket().ssl(), ec));
+        std::string why = link::describe_tls_failure(socket().ssl(), ec);
+        spdlog::warn("TLS handshake with {} ({}) failed: {}", server_.peer(), ip_, why);
+        server_.note_error("TLS handshake failed: " + why);
         close(ec);
         return;
     }
     std::string subject;
-    std::string problem = link::check_peer_identity(socket().ssl(), server_.peer(), &subject);
+    std::time_t not_after = 0;
+    std::string problem =
+        link::check_peer_identity(socket().ssl(), server_.peer(), &subject, &not_after);
     if (!problem.empty()) {
         spdlog::warn("refused {} ({}) after TLS handshake: {}", server_.peer(), ip_, problem);
+        server_.note_error("refused after TLS handshake: " + problem);
         close();
         return;
     }
@@ -121,6 +127,7 @@ void Session::on_handshake(const std::error_code& ec) {
         spdlog::error("cannot record the ssl pin for {} under {}", server_.peer(),
                       server_.config().paths.state_dir.string());
     }
+    server_.note_peer_not_after(not_after);
     linked(proto::Mode::ssl);
     resume_reading();
 }
@@ -146,8 +153,14 @@ void Session::serve(const std::string& line) {
                        server_.critical(), &server_.handlers(), &server_.handler_pool(),
                        [server](std::string_view what) { server->count(what); }};
     ++outstanding_;
-    dispatch(ctx, tagged->body, [self = shared_from_this(), tag](std::string reply) {
+    bool ping = tagged->body == "ping"; // most likely a keepalive
+    dispatch(ctx, tagged->body, [self = shared_from_this(), tag, ping](std::string reply) {
         --self->outstanding_;
+        if (ping) {
+            self->server_.count_quietly("requests");
+        } else {
+            self->server_.count("requests");
+        }
         std::string out = proto::format_tagged(tag, reply);
         // Never send a line the peer's lonc would refuse (and drop the link for); the limit
         // does not count the '\n'.
@@ -178,6 +191,7 @@ void Session::on_closed(const std::error_code& ec) {
     timer_.cancel();
     if (ec && !link::is_shutdown(ec) && !link::is_end_of_stream(ec)) {
         spdlog::info("link from {} ({}) lost: {}", server_.peer(), ip_, ec.message());
+        server_.note_error("link lost: " + ec.message());
     } else {
         spdlog::debug("link from {} ({}) closed", server_.peer(), ip_);
     }

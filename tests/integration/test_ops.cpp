@@ -191,11 +191,13 @@ TEST_CASE("ops: loncontrol status lists every configured peer before any request
     INFO(status.output);
     CHECK(status.code == 0);
     // No request yet: no lonc child, but each peer is listed with its state.
-    CHECK(has_line_with(status.output, {"lonc", c.id(1) + " ", "idle"}));
-    CHECK(has_line_with(status.output, {"lonc", c.id(2) + " ", "idle"}));
+    CHECK(has_line_with(status.output, {"out ", c.id(1) + " ", "idle"}));
+    CHECK(has_line_with(status.output, {"out ", c.id(2) + " ", "idle"}));
     CHECK_FALSE(has_line_with(status.output, {" " + c.id(0) + " "})); // not ourselves
     // Every column has a header, the last one too.
-    CHECK(has_line_with(status.output, {"ROLE", "PEER", "STATE", "PID", "NOTES"}));
+    CHECK(has_line_with(status.output, {"DIR", "PEER", "STATE", "MODE", "CONNS", "RETRIES",
+                                        "PINNED", "CERT_DAYS", "SPOOL", "REQUESTS", "PID",
+                                        "LAST_ERROR"}));
     CHECK(loncontrol(c, 0, "stop").code == 0);
 }
 
@@ -396,7 +398,7 @@ TEST_CASE("ops: loncontrol status --watch redraws the table in place", "[integra
         ++frames;
     }
     CHECK(frames >= 2);
-    CHECK(contains(r.out, "ROLE"));
+    CHECK(contains(r.out, "LAST_ERROR"));
     CHECK(contains(r.out, c.id(1)));
     CHECK(loncontrol(c, 0, "stop").code == 0);
 }

@@ -91,6 +91,19 @@ tls: { key_passphrase_file: secret/pass }
           std::optional<std::filesystem::path>(dir.path() / "secret" / "pass"));
 }
 
+TEST_CASE("Config: metrics_dir is optional and resolves like the paths", "[common][metrics]") {
+    TempDir dir;
+    dir.write("hosts.yaml", hosts_yaml);
+    auto unset = lon::load_config(dir.write("lonlink.yaml", "host_id: msul1\nhosts_file: hosts.yaml\n"));
+    CHECK_FALSE(unset.metrics_dir);
+    auto rel = lon::load_config(
+        dir.write("lonlink.yaml", "host_id: msul1\nhosts_file: hosts.yaml\nmetrics_dir: prom\n"));
+    CHECK(rel.metrics_dir == std::optional<std::filesystem::path>(dir.path() / "prom"));
+    auto null = lon::load_config(
+        dir.write("lonlink.yaml", "host_id: msul1\nhosts_file: hosts.yaml\nmetrics_dir: null\n"));
+    CHECK_FALSE(null.metrics_dir);
+}
+
 TEST_CASE("Config: errors name the file, the line and the key", "[common]") {
     CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlonc: { retries: five }\n") ==
           "DIR/lonlink.yaml:3: lonc.retries: expected an integer, got \"five\"");
