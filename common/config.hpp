@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "host_table.hpp"
+#include "log.hpp"
 #include "units.hpp"
 
 namespace lon {
@@ -91,6 +92,9 @@ struct Config {
     std::uint16_t listen_port = 5663;
     Paths paths;
     std::optional<std::string> socket_group = std::string("www");
+    /// The user a daemon started as root runs as (validated to exist); unset: it stays root.
+    std::optional<std::string> user;
+    LogSettings log;
     TlsSettings tls;
     LoncSettings lonc;
     LondSettings lond;
