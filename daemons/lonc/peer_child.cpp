@@ -1154,8 +1154,11 @@ void PeerChild::handle_signals() {
             maybe_connect();
             break;
         case SIGHUP:
-            // Reloads go through the parent, which validates the set and hands it over.
-            spdlog::info("HUP: the lonc parent reloads (send HUP to it); nothing to do here");
+            // The parent forwards HUP after it reopened its own log (logrotate renamed the
+            // file); reloads themselves go through the parent, which validates the set and
+            // hands it over.
+            lon::reopen_logs();
+            spdlog::info("HUP: log file reopened (reloads are the lonc parent's)");
             break;
         default:
             break;
