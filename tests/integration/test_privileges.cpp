@@ -244,7 +244,7 @@ TEST_CASE("user: already running as that user is fine; as another user it is a c
     c.edit_config(0, "user: nobody", "user: daemon");
     auto r = run({"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--init-groups",
                   "--", lond_bin().string(), "--config", c.config(0).string(), "--foreground"});
-    INFO(r.both);
+    INFO(r.output);
     CHECK(r.code == 3);
     CHECK(r.err.find("user: daemon") != std::string::npos);
     CHECK(r.err.find("nobody") != std::string::npos);
@@ -268,11 +268,11 @@ TEST_CASE("no user: a daemon started as root warns in its log, its status and lo
     }
     auto check = run({(scripts_dir() / "loncontrol").string(), "--config", c.config(0).string(),
                       "check"});
-    INFO(check.both);
+    INFO(check.output);
     CHECK(check.out.find("run as root") != std::string::npos);
     CHECK(check.out.find("user:") != std::string::npos);
     auto status = run({(scripts_dir() / "loncontrol").string(), "--config", c.config(0).string(),
                        "status"});
-    INFO(status.both);
+    INFO(status.output);
     CHECK(status.out.find("runs as root") != std::string::npos);
 }
