@@ -108,7 +108,7 @@ TEST_CASE("logs: target syslog sends to /dev/log with ident lond and facility da
         "set -e; mount --make-rprivate /; d=" + dev.string() +
         "; for n in null zero urandom random; do touch $d/$n; mount --bind /dev/$n $d/$n; done;"
         " touch $d/log; mount --bind " + log_socket.string() +
-        " $d/log; mount --bind $d /dev; exec \"$0\" \"$@\"";
+        " $d/log; mount --rbind $d /dev; exec \"$0\" \"$@\"";
     c.start_lond(0, {"/usr/bin/unshare", "-m", "--", "/bin/sh", "-c", script});
     const std::string ident = "lond[" + std::to_string(c.lond_pid(0)) + "]: ";
     std::string seen;
