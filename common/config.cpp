@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include <pwd.h>
 #include <sys/un.h>
 
 #include "yaml_reader.hpp"
@@ -167,6 +168,30 @@ void read_lond(const YamlReader& r, const Node& n, Config& c) {
     }
 }
 
+void read_log(const YamlReader& r, const Node& n, Config& c) {
+    r.check_map(n, "log", {"target", "level"});
+    if (n["target"]) {
+        std::string t = r.get_string(n["target"], "log.target");
+        if (t == "file") {
+            c.log.target = LogTarget::file;
+        } else if (t == "syslog") {
+            c.log.target = LogTarget::syslog;
+        } else if (t == "stderr") {
+            c.log.target = LogTarget::stderr_stream;
+        } else {
+            r.fail(n["target"], "log.target", "'" + t + "' is not one of file, syslog, stderr");
+        }
+    }
+    if (n["level"]) {
+        c.log.level = r.get_string(n["level"], "log.level");
+        if (!valid_log_level(c.log.level)) {
+            r.fail(n["level"], "log.level",
+                   "'" + c.log.level +
+                       "' is not one of trace, debug, info, warning, error, critical, off");
+        }
+    }
+}
+
 void read_limits(const YamlReader& r, const Node& n, Config& c) {
     r.check_map(n, "limits",
                 {"max_message_bytes", "handshake_timeout", "max_pending_inits",
@@ -213,8 +238,8 @@ Config parse_config(const std::filesystem::path& file, const std::string& text,
     YamlReader r(file, text);
     const Node& root = r.root();
     r.check_map(root, "",
-                {"host_id", "hosts_file", "listen", "paths", "socket_group", "tls", "lonc", "lond",
-                 "limits", "metrics_dir"});
+                {"host_id", "hosts_file", "listen", "paths", "socket_group", "user", "log", "tls",
+                 "lonc", "lond", "limits", "metrics_dir"});
     Config c;
     c.file = r.file();
     if (!root["host_id"]) {
@@ -245,6 +270,18 @@ Config parse_config(const std::filesystem::path& file, const std::string& text,
         if (auto m = r.get_optional_string(root["metrics_dir"], "metrics_dir")) {
             c.metrics_dir = r.resolve(*m);
         }
+    }
+    if (root["user"] && !root["user"].IsNull()) {
+        c.user = r.get_string(root["user"], "user");
+        // Checked here, with the file and line, rather than when the daemon drops to it.
+        if (::getpwnam(c.user->c_str()) == nullptr) {
+            r.fail(root["user"], "user",
+                   "no user named " + *c.user + " on this system (create it, e.g. useradd "
+                   "--system --no-create-home " + *c.user + ", or name another)");
+        }
+    }
+    if (section("log")) {
+        read_log(r, root["log"], c);
     }
     if (section("tls")) {
         read_tls(r, root["tls"], c);

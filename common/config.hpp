@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "host_table.hpp"
+#include "log.hpp"
 #include "units.hpp"
 
 namespace lon {
@@ -94,6 +95,9 @@ struct Config {
     /// Where each daemon parent rewrites <daemon>.prom (Prometheus text format) every
     /// metrics_period; unset: no metrics files.
     std::optional<std::filesystem::path> metrics_dir;
+    /// The user a daemon started as root runs as (validated to exist); unset: it stays root.
+    std::optional<std::string> user;
+    LogSettings log;
     TlsSettings tls;
     LoncSettings lonc;
     LondSettings lond;

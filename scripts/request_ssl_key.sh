@@ -123,6 +123,12 @@ else
     err=$( (umask 077 && openssl genpkey "${genopts[@]}" -out "$tmp" </dev/null) 2>&1) ||
         die "cannot generate the key: ${err##*$'\n'}"
     chmod 0600 -- "$tmp"
+    # Daemons that dropped to user: read the key again on reload as that user
+    # (docs/privileges-and-logs.md): give it the new key, as a start would.
+    run_as=$(lonconf_value "$LONCONF_FILE" "" user 2>/dev/null) || run_as=
+    if [ -n "$run_as" ] && [ "$(id -u)" -eq 0 ]; then
+        chown -- "$run_as" "$tmp" || die "cannot give $key to user $run_as"
+    fi
     mv -f -- "$tmp" "$key"
     tmp=""
     note "created key $key (mode 0600$([ -n "$pass_file" ] && echo ", encrypted with $pass_file"))"

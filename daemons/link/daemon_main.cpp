@@ -8,10 +8,13 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "config_print.hpp"
+#include "json.hpp"
 #include "log.hpp"
 #include "net.hpp"
+#include "privileges.hpp"
 #include "proctitle.hpp"
 #include "spawn.hpp"
 #include "tls_credentials.hpp"
@@ -92,6 +95,14 @@ int print_values(const Config& cfg, const DaemonArgs& args, const char* name) {
 }
 
 } // namespace
+
+std::string privilege_status_json(const Config& config) {
+    std::string out = ",\"user\":" + json_string(current_user_name());
+    if (::geteuid() == 0 && !config.user) {
+        out += ",\"warning\":" + json_string(root_warning);
+    }
+    return out;
+}
 
 void warn_unresolved(const Config& config) {
     for (const Host& h : config.hosts.hosts()) {
@@ -201,24 +212,55 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
         }
         std::printf("%s: %s: configuration, hosts table and certificates are good\n",
                     program.name, cfg.file.c_str());
+        if (::geteuid() == 0 && !cfg.user) {
+            std::printf("%s: warning: %s\n", program.name, root_warning);
+        }
         return 0;
     }
     try {
         if (args->role == "peer") {
             init_logging(std::string(program.name) + "[" + args->peer + "]",
                          cfg.paths.log_dir / (std::string(program.name) + ".log"),
-                         args->foreground);
+                         args->foreground, cfg.log, program.name);
             return program.run_child(set, *args);
         }
         if (!args->role.empty()) {
             std::fprintf(stderr, "%s: unknown role %s\n", program.name, args->role.c_str());
             return 2;
         }
-        for (const auto& dir : {cfg.paths.run_dir, cfg.paths.log_dir, cfg.paths.state_dir}) {
-            std::filesystem::create_directories(dir);
+        // Setup order (privileges.hpp): what needs root first, then the drop, then the rest
+        // as the user, so that every file it makes afterwards is the user's.
+        UserIds user;
+        PrivilegeStep step = plan_privileges(cfg, program.name, user);
+        if (step == PrivilegeStep::drop) {
+            prepare_for_user(cfg, user);
+        } else {
+            for (const auto& dir : {cfg.paths.run_dir, cfg.paths.log_dir, cfg.paths.state_dir}) {
+                std::filesystem::create_directories(dir);
+            }
+        }
+        std::string problem = credentials_problem(set, program.name); // reads the key as root
+        UniqueFd early;
+        if (step == PrivilegeStep::drop) {
+            if (program.bind_before_drop) {
+                early = program.bind_before_drop(cfg);
+            }
+            drop_to(user);
         }
         init_logging(program.name, cfg.paths.log_dir / (std::string(program.name) + ".log"),
-                     args->foreground);
+                     args->foreground, cfg.log, program.name);
+        if (step == PrivilegeStep::drop) {
+            spdlog::info("running as user {} (uid {}, gid {}) and its groups", user.name,
+                         user.uid, user.gid);
+            if (auto unreadable = unreadable_for_reload(cfg); !unreadable.empty()) {
+                throw std::runtime_error(
+                    "after dropping to user " + user.name + ", " + unreadable +
+                    ": a reload (HUP) would fail; make it readable by " + user.name +
+                    " (see docs/privileges-and-logs.md)");
+            }
+        } else if (step == PrivilegeStep::root_without_user) {
+            spdlog::warn("{}", root_warning);
+        }
         raise_descriptor_limit();
         warn_unresolved(cfg);
         if (!have_exe) {
@@ -226,11 +268,11 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
                          "which fails once the binary is replaced",
                          std::strerror(exe_errno));
         }
-        if (auto problem = credentials_problem(set, program.name); !problem.empty()) {
+        if (!problem.empty()) {
             throw std::runtime_error(problem);
         }
         log_credentials(set.tls);
-        return program.run_parent(set, *args);
+        return program.run_parent(set, *args, std::move(early));
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         flush_logs();

@@ -1,6 +1,7 @@
 // lonc: the connecting half of lonlink. The parent binds one unix socket per peer, detaches
 // and execs a child per peer on demand; children (--role peer) keep the links to that peer's
-// lond. Setup order: config → logging → pid file → bind → detach → serve.
+// lond. Setup order: config → folders for user: → credentials → drop to user: → logging →
+// pid file → bind (as the user, in its set-group-id socket_dir) → detach → serve.
 
 #include <optional>
 
@@ -29,7 +30,7 @@ constexpr const char* usage =
     "  Signals: TERM/INT stop, HUP reload, USR1 revive DEAD links and write status.\n"
     "  Exit status: 0 ok, 2 usage or configuration error, 3 other startup error.\n";
 
-int run_parent(lon::link::ValidatedSet& set, const lon::link::DaemonArgs& args) {
+int run_parent(lon::link::ValidatedSet& set, const lon::link::DaemonArgs& args, lon::UniqueFd) {
     const lon::Config& cfg = set.config;
     lon::PidFile pid_file(cfg.paths.run_dir / "lonc.pid");
     auto sockets = lon::lonc::bind_peer_sockets(cfg);
@@ -63,5 +64,6 @@ int main(int argc, char** argv) {
         argc, argv,
         {"lonc", usage, run_parent, [](lon::link::ValidatedSet& set, const lon::link::DaemonArgs& a) {
              return lon::lonc::run_peer_child(set, a.peer, a.fd, a.channel);
-         }});
+         },
+         {}}); // lonc binds nothing that needs root
 }

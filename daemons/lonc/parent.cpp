@@ -15,6 +15,7 @@
 #include "fd_passing.hpp"
 #include "file_write.hpp"
 #include "json.hpp"
+#include "log.hpp"
 #include "net.hpp"
 #include "proctitle.hpp"
 #include "reload_result.hpp"
@@ -260,7 +261,11 @@ void Parent::handle_signals() {
             return;
         case SIGHUP:
         case SIGUSR2: // as lond does (LON-CAPA's signal for a changed host table)
+            // logrotate renamed the files: our new one first, so that the reload's lines
+            // land in it, then the children's (they reopen on HUP).
+            reopen_logs();
             reload();
+            forward(SIGHUP);
             break;
         default: // USR1: revive DEAD links, reset retries, write status
             spdlog::info("USR1: reviving links");
@@ -413,7 +418,8 @@ void Parent::write_status() {
     }
     std::string json = "{\"role\":\"lonc-parent\",\"host\":" + json_string(config_.host_id) +
                        ",\"pid\":" + std::to_string(::getpid()) + ",\"peers\":[" + peers +
-                       "],\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
+                       "]" + link::privilege_status_json(config_) +
+                       ",\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
     if (!write_file_atomic(status_path(), json)) {
         // Rewritten at each change of a child; once per change is no flood.
         spdlog::warn("cannot write {}: {}", status_path().string(), std::strerror(errno));

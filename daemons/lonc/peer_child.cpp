@@ -1185,8 +1185,11 @@ void PeerChild::handle_signals() {
             break;
         case SIGHUP:
         case SIGUSR2:
-            // Reloads go through the parent, which validates the set and hands it over.
-            spdlog::info("{}: the lonc parent reloads (send HUP to it); nothing to do here",
+            // The parent forwards HUP after it reopened its own log (logrotate renamed the
+            // file); reloads themselves go through the parent, which validates the set and
+            // hands it over.
+            lon::reopen_logs();
+            spdlog::info("{}: log file reopened (reloads are the lonc parent's)",
                          sig == SIGHUP ? "HUP" : "USR2");
             break;
         default:

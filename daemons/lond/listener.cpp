@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon_main.hpp"
+#include "log.hpp"
 #include "fd_passing.hpp"
 #include "json.hpp"
 #include "net.hpp"
@@ -503,7 +504,13 @@ void Listener::handle_signals() {
             return;
         case SIGHUP:
         case SIGUSR2:
+            // logrotate renamed the files: our new one first, so that the reload's lines
+            // land in it, then the children's (they reopen on HUP).
+            reopen_logs();
             reload();
+            for (auto& [peer, child] : children_) {
+                ::kill(child.pid, SIGHUP);
+            }
             break;
         default: // USR1: children write their status files
             for (auto& [peer, child] : children_) {
@@ -637,6 +644,7 @@ void Listener::write_status() {
                        ",\"pending_inits\":" + std::to_string(pending_.size()) +
                        ",\"pending_cap\":" + std::to_string(pending_cap()) +
                        ",\"counters\":" + counters_.json() +
+                       link::privilege_status_json(config_) +
                        ",\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
     if (!write_file_atomic(status_path(config_), json)) {
         note("status_write_failed", "status", fmt::format("cannot write {}: {}",

@@ -1,6 +1,7 @@
 // lond: the listening half of lonlink. The parent binds listen.address:port, detaches and
 // serves; children (--role peer) are exec'd by the parent, one per peer host.
-// Setup order: config → logging → pid file → bind → detach → serve.
+// Setup order: config → folders for user: → credentials → (port < 1024: bind) → drop to
+// user: → logging → pid file → bind → detach → serve (docs/privileges-and-logs.md).
 
 #include <optional>
 
@@ -32,10 +33,14 @@ constexpr const char* usage =
     "  After a reload, the child of a peer no longer in the hosts table is stopped.\n"
     "  Exit status: 0 ok, 2 usage or configuration error, 3 other startup error.\n";
 
-int run_parent(lon::link::ValidatedSet& set, const lon::link::DaemonArgs& args) {
+int run_parent(lon::link::ValidatedSet& set, const lon::link::DaemonArgs& args,
+               lon::UniqueFd bound) {
     const lon::Config& cfg = set.config;
     lon::PidFile pid_file(cfg.paths.run_dir / "lond.pid");
-    lon::UniqueFd listen_fd = lon::link::bind_tcp_listener(cfg.listen_address, cfg.listen_port);
+    // Bound as the user (after the pid file: a second lond says "already running"), unless
+    // the port needed root (bind_before_drop).
+    lon::UniqueFd listen_fd =
+        bound ? std::move(bound) : lon::link::bind_tcp_listener(cfg.listen_address, cfg.listen_port);
     std::optional<lon::link::Daemonizer> daemon;
     if (!args.foreground) {
         daemon.emplace(lon::link::Daemonizer::detach(
@@ -66,5 +71,11 @@ int main(int argc, char** argv) {
         argc, argv,
         {"lond", usage, run_parent, [](lon::link::ValidatedSet& set, const lon::link::DaemonArgs& a) {
              return lon::lond::run_peer_server(set, a.peer, a.fd);
+         },
+         [](const lon::Config& cfg) {
+             // Ports below 1024 need root (CAP_NET_BIND_SERVICE); 5663 does not.
+             return cfg.listen_port < 1024
+                        ? lon::link::bind_tcp_listener(cfg.listen_address, cfg.listen_port)
+                        : lon::UniqueFd();
          }});
 }

@@ -362,8 +362,11 @@ void PeerServer::handle_signals() {
             return;
         }
         if (sig == SIGHUP) {
-            // Reloads go through the parent, which validates the set and hands it over.
-            spdlog::info("HUP: the lond parent reloads (send HUP to it); nothing to do here");
+            // The parent forwards HUP after it reopened its own log (logrotate renamed the
+            // file); reloads themselves go through the parent, which validates the set and
+            // hands it over.
+            lon::reopen_logs();
+            spdlog::info("HUP: log file reopened (reloads are the lond parent's)");
         }
         last_title_.clear();
         publish();

@@ -28,6 +28,11 @@ const BadConfig bad_configs[] = {
      "flavour: mint", "flavour"},
     {"duration that is not one", "handshake_timeout: 2s", "handshake_timeout: soon",
      "handshake_timeout: soon", "handshake_timeout"},
+    {"log target that is not one", "", "log: { target: pigeon }\n", "log: { target: pigeon }",
+     "target"},
+    {"log level that is not one", "", "log:\n  level: loud\n", "  level: loud", "level"},
+    {"user that does not exist", "", "user: no-such-user-lonlink\n",
+     "user: no-such-user-lonlink", "user"},
 };
 
 /// 1-based number of the line that contains `needle`, 0 if none.

@@ -169,6 +169,17 @@ if ! command -v mail >/dev/null && ! command -v sendmail >/dev/null && [ ! -x /u
     }
     check "request_ssl_key.sh --email without a mailer: note, exit 0" no_mailer
 fi
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+    # Daemons running as user: read the key again on reload (docs/privileges-and-logs.md).
+    key_for_user() {
+        mkdir -p "$t/u" &&
+            sed -e 's/^host_id: certa/host_id: certa\nuser: nobody/' -e "s|cert_dir: certs|cert_dir: $t/u/certs|" \
+                "$t/a/lonlink.yaml" >"$t/u/lonlink.yaml" &&
+            "$scripts/request_ssl_key.sh" --config "$t/u/lonlink.yaml" >/dev/null 2>"$t/u.err" &&
+            [ "$(stat -c %U:%a "$t/u/certs/lonhostkey.pem")" = nobody:600 ]
+    }
+    check "request_ssl_key.sh as root with user: nobody: the new key is nobody's, 0600" key_for_user
+fi
 refuses "request_ssl_key.sh --email with a bad address" "$scripts/request_ssl_key.sh" --config "$t/a/lonlink.yaml" --email "-oQ/tmp x"
 cp "$A/lonhostkey.pem" "$t/a.key.1"
 

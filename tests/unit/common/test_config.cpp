@@ -462,3 +462,25 @@ TEST_CASE("Config: durations up to 365d are taken, and lond.idle_timeout follows
     CHECK(c.lonc.keepalive == lon::max_config_duration);
     CHECK(c.lond.idle_timeout == 4 * lon::max_config_duration);
 }
+
+TEST_CASE("Config: user and log", "[common][logs][privileges]") {
+    TempDir dir;
+    dir.write("hosts.yaml", hosts_yaml);
+    auto c = lon::load_config(dir.write("lonlink.yaml", "host_id: msul1\nhosts_file: hosts.yaml\n"));
+    CHECK_FALSE(c.user);
+    CHECK(c.log.target == lon::LogTarget::file);
+    CHECK(c.log.level == "info");
+    c = lon::load_config(dir.write("lonlink.yaml", "host_id: msul1\nhosts_file: hosts.yaml\n"
+                                                    "user: root\nlog: { target: syslog, level: debug }\n"));
+    CHECK(c.user == std::optional<std::string>("root"));
+    CHECK(c.log.target == lon::LogTarget::syslog);
+    CHECK(c.log.level == "debug");
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlog:\n  target: pigeon\n") ==
+          "DIR/lonlink.yaml:4: log.target: 'pigeon' is not one of file, syslog, stderr");
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlog: { level: loud }\n").rfind(
+              "DIR/lonlink.yaml:3: log.level: 'loud' is not one of", 0) == 0);
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nuser: no-such-user-lonlink\n")
+              .rfind("DIR/lonlink.yaml:3: user: no user named no-such-user-lonlink", 0) == 0);
+    CHECK(error_of("host_id: msul1\nhosts_file: hosts.yaml\nlog: { colour: red }\n") ==
+          "DIR/lonlink.yaml:3: log.colour: unknown key");
+}

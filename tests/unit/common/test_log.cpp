@@ -64,3 +64,54 @@ TEST_CASE("init_logging: a file that cannot be opened is a runtime_error", "[com
     // The path names a folder, so the file sink cannot open it.
     CHECK_THROWS_AS(lon::init_logging("lonc", dir.path() / "log.d", false), std::runtime_error);
 }
+
+TEST_CASE("reopen_logs: after a rename the next lines go to a new file of the same name",
+          "[common][logs]") {
+    KeepDefaultLogger keep;
+    TempDir dir;
+    auto file = dir.path() / "lonc.log";
+    lon::init_logging("lonc", file, false);
+    spdlog::info("before");
+    std::filesystem::rename(file, dir.path() / "lonc.log.1");
+    lon::reopen_logs();
+    spdlog::info("after");
+    CHECK(slurp(dir.path() / "lonc.log.1").find("before") != std::string::npos);
+    CHECK(slurp(dir.path() / "lonc.log.1").find("after") == std::string::npos);
+    CHECK(slurp(file).find("after") != std::string::npos);
+}
+
+TEST_CASE("reopen_logs: a file that cannot be opened again keeps the old one written",
+          "[common][logs]") {
+    KeepDefaultLogger keep;
+    TempDir dir;
+    auto folder = dir.path() / "log";
+    std::filesystem::create_directories(folder);
+    lon::init_logging("lonc", folder / "lonc.log", false);
+    std::filesystem::rename(folder, dir.path() / "gone");
+    std::ofstream(folder) << "a file where the folder was\n"; // the name cannot be opened
+    lon::reopen_logs();
+    spdlog::info("still logged");
+    CHECK(slurp(dir.path() / "gone" / "lonc.log").find("still logged") != std::string::npos);
+}
+
+TEST_CASE("init_logging: log.level filters; target stderr writes no file", "[common][logs]") {
+    KeepDefaultLogger keep;
+    TempDir dir;
+    auto file = dir.path() / "lond.log";
+    lon::init_logging("lond", file, false, {lon::LogTarget::file, "warning"});
+    spdlog::info("left out");
+    spdlog::warn("kept");
+    CHECK(slurp(file).find("left out") == std::string::npos);
+    CHECK(slurp(file).find("kept") != std::string::npos);
+    auto other = dir.path() / "none.log";
+    lon::init_logging("lond", other, false, {lon::LogTarget::stderr_stream, "info"});
+    CHECK(spdlog::default_logger()->sinks().size() == 1);
+    CHECK_FALSE(std::filesystem::exists(other));
+    lon::init_logging("lond", other, true, {lon::LogTarget::syslog, "debug"}, "lond");
+    CHECK(spdlog::default_logger()->sinks().size() == 2); // syslog and --foreground's stderr
+    CHECK(spdlog::default_logger()->level() == spdlog::level::debug);
+    CHECK_FALSE(std::filesystem::exists(other));
+    CHECK(lon::valid_log_level("warn"));
+    CHECK(lon::valid_log_level("critical"));
+    CHECK_FALSE(lon::valid_log_level("loud"));
+}
