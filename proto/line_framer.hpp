@@ -35,6 +35,8 @@ public:
     [[nodiscard]] std::size_t max_line() const { return max_line_; }
 
 private:
+    /// Lines from this size on leave by moving the buffer out rather than by copy.
+    static constexpr std::size_t move_threshold = 16 * 1024;
     std::size_t max_line_;
     std::string buf_;
     std::size_t start_ = 0;    ///< first unconsumed byte in buf_
