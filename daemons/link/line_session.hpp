@@ -74,7 +74,11 @@ public:
             return;
         }
         if (out_.empty() || out_.back().size() >= move_min) {
-            out_.emplace_back(); // a large chunk is left as it is: it may be a moved message
+            // A large chunk is left as it is (it may be a moved message); a new one reuses
+            // the room of the last small chunk written.
+            out_.push_back(std::move(spare_));
+            spare_.clear();
+            out_.back().clear();
         }
         out_.back().append(bytes);
         queued(bytes.size(), messages);
@@ -271,6 +275,9 @@ private:
                                                std::error_code ec, std::size_t) {
             LineSession& s = *self;
             s.writing_ = false;
+            if (!s.wbuf_.empty() && s.wbuf_.front().capacity() <= move_min * 4) {
+                s.spare_ = std::move(s.wbuf_.front()); // kept: the next burst needs no malloc
+            }
             s.wbuf_.clear(); // frees what was written (a large message at once)
             s.wbufs_.clear();
             s.wbuf_bytes_ = 0;
@@ -308,6 +315,7 @@ private:
     std::vector<std::string> out_;  ///< queued, not yet handed to the kernel
     std::vector<std::string> wbuf_; ///< being written
     std::vector<asio::const_buffer> wbufs_; ///< wbuf_'s chunks, for the gathered write
+    std::string spare_; ///< a small chunk's room, reused
     std::size_t out_bytes_ = 0;
     std::size_t wbuf_bytes_ = 0;
     std::size_t out_messages_ = 0;
