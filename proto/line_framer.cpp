@@ -43,6 +43,23 @@ LineFramer::Result LineFramer::next() {
             scanned_ = 0;
             return {Status::too_long, {}};
         }
+        std::size_t rest = buf_.size() - (nl + 1);
+        if (len >= move_threshold && rest < len) {
+            // A large line: hand the buffer itself over and keep a copy of the (smaller) rest,
+            // instead of copying the line out (a 1 MiB line would cost a 1 MiB copy).
+            // The next line may be as large: room for it now, so that feeding it does not
+            // copy it again and again while the buffer grows.
+            std::string next;
+            next.reserve(buf_.capacity());
+            next.append(buf_, nl + 1);
+            Result r{Status::line, std::move(buf_)};
+            r.line.resize(nl);
+            r.line.erase(0, start_);
+            buf_ = std::move(next);
+            start_ = 0;
+            scanned_ = 0;
+            return r;
+        }
         Result r{Status::line, buf_.substr(start_, len)};
         start_ = nl + 1;
         scanned_ = 0;

@@ -33,8 +33,12 @@ public:
     /// Removes and returns the buffered bytes (e.g. to hand them to another process).
     [[nodiscard]] std::string take_buffered();
     [[nodiscard]] std::size_t max_line() const { return max_line_; }
+    /// Where the buffered bytes are stored (tests check that a large line is not copied).
+    [[nodiscard]] const char* storage() const { return buf_.data(); }
 
 private:
+    /// Lines from this size on leave by moving the buffer out rather than by copy.
+    static constexpr std::size_t move_threshold = 16 * 1024;
     std::size_t max_line_;
     std::string buf_;
     std::size_t start_ = 0;    ///< first unconsumed byte in buf_

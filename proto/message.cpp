@@ -26,6 +26,12 @@ std::string format_tagged(std::uint64_t tag, std::string_view body) {
     return out;
 }
 
+std::string format_tag(std::uint64_t tag) {
+    std::string out = std::to_string(tag);
+    out.push_back(' ');
+    return out;
+}
+
 std::string_view command_of(std::string_view request) {
     return request.substr(0, request.find(':'));
 }

@@ -17,6 +17,8 @@ struct Tagged {
 [[nodiscard]] std::optional<Tagged> parse_tagged(std::string_view line);
 /// "<tag> <body>\n"
 [[nodiscard]] std::string format_tagged(std::uint64_t tag, std::string_view body);
+/// The start of a tagged line, "<tag> ": what format_tagged puts before the body.
+[[nodiscard]] std::string format_tag(std::uint64_t tag);
 
 /// The command word of a request: the text before the first ':' (the whole line if none).
 [[nodiscard]] std::string_view command_of(std::string_view request);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include <asio.hpp>
 
@@ -25,10 +26,19 @@ namespace lon::link {
 ///   void on_output_sent(); // everything queued so far has been handed to the kernel
 /// Reads stop while more than `max_pending_output` bytes wait to be written, so a peer that
 /// sends without reading cannot make us buffer without bound.
+///
+/// Output is a list of chunks written with one gathered write: small pieces are appended to
+/// the last chunk (so a burst of replies becomes one chunk, one TLS record, one send), while a
+/// large message given by value (send(std::string&&), `move_min` bytes or more) becomes a
+/// chunk of its own without a copy. Reads take up to `read_size` bytes per call.
 template <class Derived, class Socket>
 class LineSession : public std::enable_shared_from_this<Derived> {
 public:
     static constexpr std::size_t max_pending_output = 8 * 1024 * 1024;
+    /// A message of this size or more, given by value, is queued without a copy.
+    static constexpr std::size_t move_min = 16 * 1024;
+    /// Bytes asked for per read (a TLS read returns at most one record, 16 KiB, anyway).
+    static constexpr std::size_t read_size = 64 * 1024;
     using clock = std::chrono::steady_clock;
 
     /// What end of input (the other side shut its sending half down, or closed) means.
@@ -63,7 +73,36 @@ public:
         if (closed_) {
             return;
         }
-        out_.append(bytes);
+        if (out_.empty() || out_.back().size() >= move_min) {
+            // A large chunk is left as it is (it may be a moved message); a new one reuses
+            // the room of the last small chunk written.
+            out_.push_back(std::move(spare_));
+            spare_.clear();
+            out_.back().clear();
+        }
+        out_.back().append(bytes);
+        queued(bytes.size(), messages);
+    }
+    /// The same for a message given by value: a large one is queued as it is, not copied.
+    void send(std::string&& bytes, std::size_t messages = 0) {
+        if (bytes.size() < move_min) {
+            send(std::string_view(bytes), messages);
+            return;
+        }
+        if (closed_) {
+            return;
+        }
+        std::size_t n = bytes.size();
+        out_.push_back(std::move(bytes));
+        queued(n, messages);
+    }
+    void send(const char* bytes, std::size_t messages = 0) {
+        send(std::string_view(bytes), messages);
+    }
+
+private:
+    void queued(std::size_t bytes, std::size_t messages) {
+        out_bytes_ += bytes;
         out_messages_ += messages;
         if (!writing_) {
             // Start the write from a fresh handler, so every reply produced while handling
@@ -79,6 +118,8 @@ public:
             });
         }
     }
+
+public:
 
     /// Closes the socket now; pending reads/writes end with operation_aborted.
     void close(const std::error_code& why = {}) {
@@ -109,7 +150,7 @@ public:
     /// Runs `then` once everything queued so far has been written (not at all if the
     /// connection closes first).
     void after_flush(std::function<void()> then) {
-        if (!writing_ && out_.empty()) {
+        if (!writing_ && out_bytes_ == 0) {
             asio::post(socket_.get_executor(), [self = this->shared_from_this(), then] {
                 if (!self->closed()) {
                     then();
@@ -123,7 +164,7 @@ public:
     /// Closes once everything queued has been written; stops reading now.
     void close_after_flush() {
         stop_reading_ = true;
-        if (!writing_ && out_.empty()) {
+        if (!writing_ && out_bytes_ == 0) {
             close();
         } else {
             close_after_write_ = true;
@@ -188,11 +229,14 @@ private:
         if (closed_ || reading_ || stop_reading_ || eof_) {
             return;
         }
-        if (out_.size() + wbuf_.size() > max_pending_output) {
+        if (out_bytes_ + wbuf_bytes_ > max_pending_output) {
             return; // resumed by the write completion
         }
         reading_ = true;
-        socket_.async_read_some(asio::buffer(rbuf_), [self = this->shared_from_this()](
+        if (!rbuf_) {
+            rbuf_ = std::make_unique_for_overwrite<char[]>(read_size); // not touched until read
+        }
+        socket_.async_read_some(asio::buffer(rbuf_.get(), read_size), [self = this->shared_from_this()](
                                                          std::error_code ec, std::size_t n) {
             LineSession& s = *self;
             s.reading_ = false;
@@ -209,7 +253,7 @@ private:
                 return;
             }
             s.last_input_ = clock::now();
-            s.framer_.feed(std::string_view(s.rbuf_.data(), n));
+            s.framer_.feed(std::string_view(s.rbuf_.get(), n));
             s.drain();
             s.do_read();
         });
@@ -219,13 +263,24 @@ private:
         writing_ = true;
         wbuf_.swap(out_);
         out_.clear();
+        wbuf_bytes_ = out_bytes_;
+        out_bytes_ = 0;
         wbuf_messages_ = out_messages_;
         out_messages_ = 0;
-        asio::async_write(socket_, asio::buffer(wbuf_), [self = this->shared_from_this()](
-                                                            std::error_code ec, std::size_t) {
+        wbufs_.clear();
+        for (const auto& chunk : wbuf_) {
+            wbufs_.push_back(asio::buffer(chunk));
+        }
+        asio::async_write(socket_, wbufs_, [self = this->shared_from_this()](
+                                               std::error_code ec, std::size_t) {
             LineSession& s = *self;
             s.writing_ = false;
-            s.wbuf_.clear();
+            if (!s.wbuf_.empty() && s.wbuf_.front().capacity() <= move_min * 4) {
+                s.spare_ = std::move(s.wbuf_.front()); // kept: the next burst needs no malloc
+            }
+            s.wbuf_.clear(); // frees what was written (a large message at once)
+            s.wbufs_.clear();
+            s.wbuf_bytes_ = 0;
             s.wbuf_messages_ = 0;
             if (s.closed_) {
                 return;
@@ -234,7 +289,7 @@ private:
                 s.close(ec);
                 return;
             }
-            if (!s.out_.empty()) {
+            if (s.out_bytes_ > 0) {
                 s.do_write();
             } else if (s.close_after_write_) {
                 s.close();
@@ -256,9 +311,13 @@ private:
 
     Socket socket_;
     proto::LineFramer framer_;
-    std::array<char, 16384> rbuf_{};
-    std::string out_;  ///< queued, not yet handed to the kernel
-    std::string wbuf_; ///< being written
+    std::unique_ptr<char[]> rbuf_; ///< read_size bytes, allocated at the first read
+    std::vector<std::string> out_;  ///< queued, not yet handed to the kernel
+    std::vector<std::string> wbuf_; ///< being written
+    std::vector<asio::const_buffer> wbufs_; ///< wbuf_'s chunks, for the gathered write
+    std::string spare_; ///< a small chunk's room, reused
+    std::size_t out_bytes_ = 0;
+    std::size_t wbuf_bytes_ = 0;
     std::size_t out_messages_ = 0;
     std::size_t wbuf_messages_ = 0;
     clock::time_point last_input_ = clock::now();

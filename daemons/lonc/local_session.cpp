@@ -28,18 +28,21 @@ void LocalSession::complete(std::uint64_t seq, std::string_view reply) {
     if (closed() || seq < first_seq_ || seq - first_seq_ >= replies_.size()) {
         return;
     }
-    replies_[seq - first_seq_] = std::string(reply);
-    std::string out;
-    std::size_t lines = 0;
-    while (!replies_.empty() && replies_.front()) {
-        out += *replies_.front();
-        out += '\n';
-        ++lines;
+    if (seq == first_seq_) {
+        // The reply the client waits for next: straight to the output, one copy (a large
+        // reply is not first parked in its slot), then the ones that were waiting behind it.
+        send(reply);
+        send("\n", 1);
         replies_.pop_front();
         ++first_seq_;
+    } else {
+        replies_[seq - first_seq_] = std::string(reply);
     }
-    if (!out.empty()) {
-        send(out, lines);
+    while (!replies_.empty() && replies_.front()) {
+        send(std::move(*replies_.front()));
+        send("\n", 1);
+        replies_.pop_front();
+        ++first_seq_;
     }
     if (input_ended() && replies_.empty()) {
         close_after_flush(); // a half-closed client has every reply it asked for

@@ -160,8 +160,12 @@ void OutboundConn::send_request(const RequestPtr& request) {
     std::uint64_t tag = next_tag_++;
     request->link_deadline = std::chrono::steady_clock::now() + owner_.config().lonc.request_timeout;
     in_flight_.emplace(tag, request);
-    send(proto::format_tagged(tag, request->line));
-    std::string().swap(request->line); // sent at most once: the text is not needed again
+    // Tag, text and '\n' queued apart, so a large request is not copied; sent at most once,
+    // the text is not needed again.
+    send(proto::format_tag(tag));
+    send(std::move(request->line));
+    send("\n");
+    std::string().swap(request->line);
 }
 
 proto::LinkLivenessInput OutboundConn::liveness_input(std::chrono::milliseconds keepalive) const {

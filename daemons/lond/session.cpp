@@ -161,14 +161,17 @@ void Session::serve(const std::string& line) {
         } else {
             self->server_.count("requests");
         }
-        std::string out = proto::format_tagged(tag, reply);
+        std::string prefix = proto::format_tag(tag);
         // Never send a line the peer's lonc would refuse (and drop the link for); the limit
         // does not count the '\n'.
-        if (out.size() - 1 > self->server_.config().limits.max_message_bytes) {
+        if (prefix.size() + reply.size() > self->server_.config().limits.max_message_bytes) {
             self->server_.count("too_long");
-            out = proto::format_tagged(tag, std::string(proto::replies::too_long));
+            reply = proto::replies::too_long;
         }
-        self->send(out);
+        // Tag, body and '\n' queued apart: a large reply is not copied (line_session.hpp).
+        self->send(prefix);
+        self->send(std::move(reply));
+        self->send("\n");
         if (self->input_ended() && self->outstanding_ == 0) {
             self->close_after_flush();
         }

@@ -292,3 +292,47 @@ TEST_CASE("LineFramer: finish never yields a piece of an overlong line", "[proto
     REQUIRE(tail.status == LineFramer::Status::line);
     CHECK(tail.line == "abcd");
 }
+
+TEST_CASE("LineFramer: a large line leaves the framer without a copy; the bytes after it stay",
+          "[proto][line_framer_copies]") {
+    const std::size_t big = 1 << 20;
+    LineFramer f(2 * big);
+    std::string in(big, 'x');
+    in += "\nab";
+    f.feed(in);
+    const char* stored = f.storage();
+    auto r = f.next();
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line.data() == stored); // the framer's buffer itself, not a copy
+    CHECK(r.line == std::string(big, 'x'));
+    CHECK(f.next().status == Status::need_more);
+    CHECK(f.buffered() == 2);
+    f.feed("c\nd");
+    r = f.next();
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line == "abc");
+    CHECK(f.take_buffered() == "d");
+}
+
+TEST_CASE("LineFramer: a large line after small ones (not at the buffer's start) comes out whole",
+          "[proto][line_framer_copies]") {
+    const std::size_t big = 100'000;
+    LineFramer f(2 * big);
+    std::string line(big, 'y');
+    f.feed("a\nbb\n" + line + "\nzz");
+    CHECK(f.next().line == "a");
+    CHECK(f.next().line == "bb");
+    auto r = f.next();
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line == line);
+    CHECK(f.next().status == Status::need_more);
+    f.feed("\n");
+    CHECK(f.next().line == "zz");
+    // A large line split over several feeds.
+    f.feed(line.substr(0, 10));
+    f.feed(line.substr(10) + "\n");
+    r = f.next();
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line == line);
+    CHECK(f.buffered() == 0);
+}
