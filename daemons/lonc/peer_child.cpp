@@ -21,6 +21,7 @@
 #include "outbound_conn.hpp"
 #include "critical.hpp"
 #include "fd_passing.hpp"
+#include "heap.hpp"
 #include "host_port.hpp"
 #include "file_write.hpp"
 #include "pin_store.hpp"
@@ -794,6 +795,7 @@ void PeerChild::on_linked(OutboundConn& conn) {
     check_certificates(clock::now());
     pump();
     reschedule(); // its keepalive, the spool flush
+    link::trim_heap(); // what the negotiation and TLS handshake freed (heap.hpp)
 }
 
 void PeerChild::on_reply(OutboundConn& conn) {
