@@ -235,10 +235,16 @@ def make_tmpdir(prefix):
     return d
 
 
-def run_script(argv, timeout=60):
+def run_script(argv, timeout=60, bin_dir=None):
+    """Runs a project script; `bin_dir` (the folder holding lond) is handed over as
+    LONLINK_BIN_DIR when the caller's environment has none: a response script runs from the
+    responses folder, where it cannot find the build's lond by its own path."""
+    env = dict(os.environ)
+    if bin_dir and not env.get("LONLINK_BIN_DIR"):
+        env["LONLINK_BIN_DIR"] = bin_dir
     try:
         r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         die(f"{' '.join(argv)} took more than {timeout} s", 1)
     if r.returncode != 0:
@@ -289,7 +295,7 @@ class Cluster:
     def cert_dir(self, i):
         return os.path.join(self.dir(i), "certs")
 
-    def issue_certificates(self, scripts, hosts=None, jobs=1):
+    def issue_certificates(self, scripts, hosts=None, jobs=1, bin_dir=None):
         """The CA once, then per host: request_ssl_key.sh, sign-response, the response script
         (as tests/integration/harness.cpp does). Keys and response scripts run `jobs` hosts at
         a time; signing runs one at a time (sign-response holds the CA's lock for each)."""
@@ -310,7 +316,7 @@ class Cluster:
 
         def install(i):
             run_script(["bash", os.path.join(out, f"{self.id(i)}.response.sh"), "--config",
-                        self.config(i)])
+                        self.config(i)], bin_dir=bin_dir)
 
         from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(max(1, jobs)) as ex:

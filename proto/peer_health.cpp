@@ -23,6 +23,7 @@ PeerHealth::PeerHealth(HealthPolicy policy, time_point now)
 
 void PeerHealth::on_attempt_failed(time_point now, double jitter) {
     jitter = std::clamp(jitter, 0.0, 1.0);
+    last_failure_ = now;
     if (state_ == State::dead) {
         next_attempt_ = now + scaled(policy_.backoff_max, 0.9 + 0.2 * jitter);
         return;
@@ -110,6 +111,14 @@ void PeerHealth::revive(time_point now) {
         state_ = State::connecting;
     }
     next_attempt_ = now;
+}
+
+void PeerHealth::on_demand() {
+    if (state_ != State::dead) {
+        return;
+    }
+    // may_attempt(now) is true once this passes; the owner's timer wakes for it otherwise.
+    next_attempt_ = std::min(next_attempt_, last_failure_ + policy_.backoff_initial);
 }
 
 } // namespace lon::proto

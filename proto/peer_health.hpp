@@ -56,6 +56,14 @@ public:
     [[nodiscard]] bool answered() const { return answered_; }
     /// Operator or inbound-connection revival: full retries, connecting, attempt now.
     void revive(time_point now);
+    /// A local request (or durable request) wants this peer. While DEAD the request is still
+    /// answered at once (`con_lost`, `con_delayed`), but the next probe is brought forward to
+    /// backoff_initial after the last failed attempt, if that is sooner than the scheduled
+    /// one: a peer that was only slow to come up (a mass start, a lond restart) is found again
+    /// by the traffic that wants it, not minutes later. Probes stay one at a time and at
+    /// least backoff_initial apart, so demand cannot turn into a connect flood. Nothing
+    /// changes unless DEAD.
+    void on_demand();
 
 private:
     HealthPolicy policy_;
@@ -64,6 +72,7 @@ private:
     int failures_ = 0;            ///< consecutive failed attempts (backoff exponent)
     time_point next_attempt_;
     time_point linked_since_{};
+    time_point last_failure_{}; ///< when the last attempt failed (paces demand probes)
     bool answered_ = false; ///< an answer came since the link went up
 };
 

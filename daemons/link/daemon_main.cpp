@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config_print.hpp"
+#include "heap.hpp"
 #include "json.hpp"
 #include "log.hpp"
 #include "net.hpp"
@@ -188,6 +189,7 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
                              program.name);
                 return 2;
             }
+            use_one_malloc_arena(); // before any thread: a child is one io_context thread
             UniqueFd bundle_fd(args->bundle);
             set = load_bundle(read_bundle(bundle_fd.get()));
         } else {
@@ -232,6 +234,7 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
             init_logging(std::string(program.name) + "[" + args->peer + "]",
                          cfg.paths.log_dir / (std::string(program.name) + ".log"),
                          args->foreground, cfg.log, program.name);
+            trim_heap(); // the bundle's bytes and its parse are freed by now
             return program.run_child(set, *args);
         }
         if (!args->role.empty()) {

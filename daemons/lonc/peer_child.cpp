@@ -21,6 +21,7 @@
 #include "outbound_conn.hpp"
 #include "critical.hpp"
 #include "fd_passing.hpp"
+#include "heap.hpp"
 #include "host_port.hpp"
 #include "file_write.hpp"
 #include "pin_store.hpp"
@@ -458,6 +459,7 @@ void PeerChild::submit(std::string line, PendingRequest::Done client_done) {
     };
     if (stopping_ || health_.state() == proto::PeerHealth::State::dead) {
         done(proto::replies::con_lost);
+        demand_probe();
         return;
     }
     enqueue(std::make_shared<PendingRequest>(std::move(line), now + config_.lonc.request_timeout,
@@ -503,6 +505,7 @@ void PeerChild::submit_critical(std::string request, PendingRequest::Done done) 
         count("critical_spooled");
         if (stopping_ || health_.state() == proto::PeerHealth::State::dead) {
             done(proto::replies::con_delayed);
+            demand_probe();
             return;
         }
         // Linked or about to be: queue it like any request. If the link fails first, the
@@ -663,6 +666,20 @@ void PeerChild::pump() {
     publish();
 }
 
+void PeerChild::demand_probe() {
+    if (stopping_ || health_.state() != proto::PeerHealth::State::dead) {
+        return;
+    }
+    auto before = health_.next_attempt();
+    health_.on_demand();
+    if (health_.next_attempt() == before) {
+        return; // the probe is already as early as demand may make it, or under way
+    }
+    maybe_connect(); // now, if backoff_initial has passed since the last failure
+    publish();       // the title's "next probe in <s>s"
+    reschedule();    // else the timer wakes for it
+}
+
 void PeerChild::maybe_connect() {
     auto now = clock::now();
     if (wants_connection(now) && health_.may_attempt(now)) {
@@ -796,6 +813,7 @@ void PeerChild::on_linked(OutboundConn& conn) {
     check_certificates(clock::now());
     pump();
     reschedule(); // its keepalive, the spool flush
+    link::trim_heap(); // what the negotiation and TLS handshake freed (heap.hpp)
 }
 
 void PeerChild::on_reply(OutboundConn& conn) {
@@ -862,12 +880,21 @@ void PeerChild::on_conn_closed(OutboundConn& conn) {
             health_.on_all_links_lost(now);
         }
     } else {
+        bool was_dead = health_.state() == proto::PeerHealth::State::dead;
         health_.on_attempt_failed(now, std::uniform_real_distribution<double>(0, 1)(rng_));
         bool dead = health_.state() == proto::PeerHealth::State::dead;
         note_error("cannot link: " + conn.failure());
-        spdlog::warn("cannot link to {}: {}; {}", peer_, conn.failure(),
-                     dead ? std::string("peer is DEAD")
-                          : "retries remaining: " + std::to_string(health_.retries_remaining()));
+        std::string line = fmt::format(
+            "cannot link to {}: {}; {}", peer_, conn.failure(),
+            dead ? std::string("peer is DEAD")
+                 : "retries remaining: " + std::to_string(health_.retries_remaining()));
+        if (was_dead) {
+            // Probes of a DEAD peer come as often as requests ask for it (demand_probe, at
+            // most one per backoff_initial): throttled, they cannot flood the log.
+            warn_throttled("dead_probe", line);
+        } else {
+            spdlog::warn("{}", line);
+        }
         if (linked_count() == 0) {
             // Like loncnew: with no link at all, waiting requests fail now rather than hang.
             fail_queue();

@@ -137,6 +137,8 @@ private:
     void pump();
     /// Opens another link when the pool policy says so (decide_open), unless stopping or idle.
     void maybe_connect();
+    /// A request reached a DEAD link: bring the probe forward (PeerHealth::on_demand).
+    void demand_probe();
     void open_connection(bool upgrade_probe = false);
     void fail_queue();
     /// Fails queued requests past their deadline; probes every link and closes the ones

@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "fd_passing.hpp"
+#include "heap.hpp"
 #include "json.hpp"
 #include "log.hpp"
 #include "net.hpp"
@@ -278,6 +279,7 @@ void PeerServer::on_session_linked(Session& session) {
     linked_.insert(&session);
     arm_idle_sweep();
     publish();
+    link::trim_heap(); // what the negotiation and TLS handshake freed (heap.hpp)
 }
 
 void PeerServer::arm_idle_sweep(bool again) {

@@ -143,6 +143,51 @@ TEST_CASE("peer down: the title shows every retry counting down", "[integration]
     }
 }
 
+TEST_CASE("a peer that comes up after our link went DEAD is linked again by the next "
+          "requests, without USR1 and long before the probe",
+          "[integration][dead_demand]") {
+    // The mass-start case (bench/mesh): our lonc is up before the peer's lond, the first
+    // attempts are refused, the link goes DEAD; the probe is a minute away.
+    ClusterOptions o = hosts(2);
+    o.lonc.retries = 2;
+    o.lonc.backoff_initial = "200ms";
+    o.lonc.backoff_max = "60s";
+    Cluster c(o);
+    c.start_lond(0);
+    c.start_lonc(0);
+    const std::string peer = c.id(1);
+    CHECK(c.request(0, 1, "ping") == "con_lost");
+    pid_t child = c.lonc_child(0, 1);
+    REQUIRE(child > 0);
+    auto dead =
+        await_title_if([child] { return child; },
+                       [&](const std::string& t) { return title::is_lonc_dead(t, peer); }, 10s);
+    REQUIRE(title::is_lonc_dead(dead, peer));
+    // While DEAD a request is still answered at once (the contract).
+    auto start = Clock::now();
+    CHECK(c.request(0, 1, "ping") == "con_lost");
+    CHECK(Clock::now() - start < 1s);
+
+    c.start_lond(1);
+    // A client asking every 100 ms (as bench/mesh does) gets the peer's answer within
+    // backoff_initial plus a connect: 3 s allows for a loaded machine; the probe would
+    // take 54-66 s.
+    start = Clock::now();
+    std::string last;
+    bool linked = wait_until(3s, [&] {
+        last = c.request(0, 1, "ping");
+        if (last == peer) {
+            return true;
+        }
+        std::this_thread::sleep_for(100ms);
+        return false;
+    });
+    INFO("last answer: " << last << ", title: " << read_title(child));
+    CHECK(linked);
+    CHECK(c.lonc_child(0, 1) == child); // the same child, revived by its own probe
+    CHECK(await_title(child, title::lonc_linked(peer, 1, 2)) == title::lonc_linked(peer, 1, 2));
+}
+
 namespace {
 
 /// Options where DEAD comes fast (2 retries) and the next probe is a minute away, so only

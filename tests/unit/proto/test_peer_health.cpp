@@ -305,3 +305,49 @@ TEST_CASE("PeerHealth: the budget comes back at budget_restore_at, and only then
     CHECK(h.retries_remaining() == 3);
     CHECK_FALSE(h.budget_restore_at()); // restored: no wakeup left for it
 }
+
+TEST_CASE("PeerHealth: demand brings a DEAD peer's probe forward to backoff_initial after the "
+          "last failure, never sooner",
+          "[proto][dead_demand]") {
+    PeerHealth h(HealthPolicy{1, 1000ms, 8000ms, 30000ms}, t0);
+    h.on_attempt_failed(t0, 0.5);
+    REQUIRE(h.state() == State::dead);
+    REQUIRE(h.next_attempt() == t0 + 8000ms);
+    // A local request 200 ms later: the probe may start 1 s after the failure, not 8 s.
+    h.on_demand();
+    CHECK(h.state() == State::dead); // still DEAD: the request itself is answered con_lost
+    CHECK(h.next_attempt() == t0 + 1000ms);
+    CHECK_FALSE(h.may_attempt(t0 + 999ms));
+    CHECK(h.may_attempt(t0 + 1000ms));
+    // That probe fails too: the next is backoff_max away again, demand or not, until
+    // backoff_initial has passed since this failure.
+    h.on_attempt_failed(t0 + 1000ms, 0.5);
+    CHECK(h.next_attempt() == t0 + 9000ms);
+    h.on_demand();
+    CHECK(h.next_attempt() == t0 + 2000ms);
+    // Demand much later: the probe may start now (the schedule never moves into the past
+    // beyond "now is allowed").
+    h.on_attempt_failed(t0 + 2000ms, 0.5);
+    h.on_demand();
+    CHECK(h.may_attempt(t0 + 5000ms));
+    // A successful probe revives with full retries, as ever.
+    h.on_linked(t0 + 5100ms);
+    CHECK(h.state() == State::linked);
+    CHECK(h.retries_remaining() == 1);
+}
+
+TEST_CASE("PeerHealth: demand changes nothing unless DEAD", "[proto][dead_demand]") {
+    PeerHealth h(policy, t0);
+    h.on_attempt_failed(t0, 0.0);
+    REQUIRE(h.state() == State::connecting);
+    auto next = h.next_attempt();
+    h.on_demand();
+    CHECK(h.next_attempt() == next); // the backoff of a connecting peer stands
+    CHECK(h.retries_remaining() == 2);
+    // backoff_initial above backoff_max: the DEAD probe is never pushed later by demand.
+    PeerHealth odd(HealthPolicy{1, 20000ms, 8000ms, 30000ms}, t0);
+    odd.on_attempt_failed(t0, 0.5);
+    REQUIRE(odd.next_attempt() == t0 + 8000ms);
+    odd.on_demand();
+    CHECK(odd.next_attempt() == t0 + 8000ms);
+}
