@@ -13,46 +13,11 @@
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
+#include "loncontrol_run.hpp"
 
 using namespace it;
 
 namespace {
-
-RunResult loncontrol(const std::filesystem::path& config, const std::vector<std::string>& args,
-                     const std::filesystem::path& script = scripts_dir() / "loncontrol") {
-    // The binaries under test (build/daemons/lond/lond, …), not whatever is on PATH.
-    std::string bin_dir = lond_bin().parent_path().parent_path().string();
-    std::vector<std::string> argv{"/usr/bin/env", "LONLINK_BIN_DIR=" + bin_dir, "/bin/bash",
-                                  script.string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--config", config.string()});
-    return run(argv, 60s);
-}
-
-RunResult loncontrol(const Cluster& c, int i, const std::string& command) {
-    return loncontrol(c.config(i), {command});
-}
-
-/// Stops whatever a test left running from the pid files (by pid, never by name).
-struct PidFileGuard {
-    std::vector<std::filesystem::path> files;
-    ~PidFileGuard() {
-        for (const auto& f : files) {
-            if (auto pid = read_pid_file(f); pid && alive(*pid)) {
-                auto kids = descendants_of(*pid);
-                ::kill(*pid, SIGKILL);
-                for (pid_t k : kids) {
-                    ::kill(k, SIGKILL);
-                }
-            }
-        }
-    }
-};
-
-void guard_host(PidFileGuard& g, const Cluster& c, int i) {
-    g.files.push_back(c.run_dir(i) / "lonc.pid");
-    g.files.push_back(c.run_dir(i) / "lond.pid");
-}
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
@@ -83,7 +48,7 @@ void break_config(const std::filesystem::path& config) {
 TEST_CASE("ops: loncontrol reload says whether the daemons took it", "[integration][ops]") {
     Cluster c(hosts(2));
     PidFileGuard guard;
-    guard_host(guard, c, 0);
+    guard.add_host(c, 0);
     REQUIRE(loncontrol(c, 0, "start").code == 0);
     auto lond_pid = read_pid_file(c.run_dir(0) / "lond.pid");
     auto lonc_pid = read_pid_file(c.run_dir(0) / "lonc.pid");
@@ -132,7 +97,7 @@ TEST_CASE("ops: loncontrol restart with a broken config keeps the host running",
           "[integration][ops]") {
     Cluster c(hosts(2));
     PidFileGuard guard;
-    guard_host(guard, c, 0);
+    guard.add_host(c, 0);
     REQUIRE(loncontrol(c, 0, "start").code == 0);
     auto lond_pid = read_pid_file(c.run_dir(0) / "lond.pid");
     auto lonc_pid = read_pid_file(c.run_dir(0) / "lonc.pid");
@@ -185,7 +150,7 @@ TEST_CASE("ops: loncontrol status lists every configured peer before any request
           "[integration][ops]") {
     Cluster c(hosts(3));
     PidFileGuard guard;
-    guard_host(guard, c, 0);
+    guard.add_host(c, 0);
     REQUIRE(loncontrol(c, 0, "start").code == 0);
     auto status = loncontrol(c, 0, "status");
     INFO(status.output);
@@ -227,7 +192,7 @@ TEST_CASE("ops: loncontrol --help ends with its exit status, and needs its lib/ 
 TEST_CASE("ops: start-up errors through loncontrol name the program once", "[integration][ops]") {
     Cluster c(hosts(2));
     PidFileGuard guard;
-    guard_host(guard, c, 0);
+    guard.add_host(c, 0);
     // The config loads; the daemon stops at its certificates (a key readable by others).
     auto certs = c.dir(0) / "certs";
     std::filesystem::create_directories(certs);
@@ -352,8 +317,8 @@ TEST_CASE("ops: loncontrol status --json is one JSON document for the whole host
           "[integration][ops]") {
     Cluster c(hosts(2));
     PidFileGuard guard;
-    guard_host(guard, c, 0);
-    guard_host(guard, c, 1);
+    guard.add_host(c, 0);
+    guard.add_host(c, 1);
     REQUIRE(loncontrol(c, 0, "start").code == 0);
     REQUIRE(loncontrol(c, 1, "start").code == 0);
     std::string reply = c.request(0, 1, "ping");
@@ -384,7 +349,7 @@ TEST_CASE("ops: loncontrol status --json is one JSON document for the whole host
 TEST_CASE("ops: loncontrol status --watch redraws the table in place", "[integration][ops]") {
     Cluster c(hosts(2));
     PidFileGuard guard;
-    guard_host(guard, c, 0);
+    guard.add_host(c, 0);
     REQUIRE(loncontrol(c, 0, "start").code == 0);
     std::string bin_dir = lond_bin().parent_path().parent_path().string();
     // Long enough for two frames on a loaded machine (each runs lond --print a few times).
