@@ -81,7 +81,9 @@ void PeerServer::start() {
     roster_.reload(config_.paths.cert_dir);
     (void)tls(); // logs now when the certificate is outside its dates
     critical_.start();
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+    // USR2 too: LON-CAPA admins send it to every lond process, and its default action would
+    // end this peer's links.
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) {
         signals_.add(sig);
     }
     handle_signals();
@@ -363,12 +365,13 @@ void PeerServer::handle_signals() {
             shutdown();
             return;
         }
-        if (sig == SIGHUP) {
+        if (sig == SIGHUP || sig == SIGUSR2) {
             // The parent forwards HUP after it reopened its own log (logrotate renamed the
             // file); reloads themselves go through the parent, which validates the set and
             // hands it over.
             lon::reopen_logs();
-            spdlog::info("HUP: log file reopened (reloads are the lond parent's)");
+            spdlog::info("{}: log file reopened (reloads are the lond parent's)",
+                         sig == SIGHUP ? "HUP" : "USR2");
         }
         last_title_.clear();
         publish();

@@ -95,3 +95,16 @@ TEST_CASE("USR2 to lonc reloads like HUP (parent) and is harmless to a child",
     CHECK(c.lonc_child(0, 1) == child);
     CHECK(alive(child));
 }
+
+TEST_CASE("USR2 to a lond child is harmless (it only reopens its log)",
+          "[integration][signals][reload]") {
+    Cluster c(hosts(2));
+    c.start_all();
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    const pid_t child = c.lond_child(1, 0);
+    REQUIRE(child > 0);
+    REQUIRE(::kill(child, SIGUSR2) == 0);
+    CHECK_FALSE(wait_until(2s, [&] { return !alive(child); }));
+    CHECK(c.request(0, 1, "ping") == c.id(1));
+    CHECK(c.lond_child(1, 0) == child);
+}
