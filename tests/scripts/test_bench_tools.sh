@@ -27,11 +27,7 @@ fi
 t=$(mktemp -d /tmp/lonbench-test.XXXXXX)
 pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
+    stop_pids "${pids[@]}"
     rm -rf -- "$t"
 }
 trap cleanup EXIT

@@ -24,12 +24,7 @@ case $build in /*) ;; *) build=$root/$build ;; esac
 t=$(mktemp -d "${TMPDIR:-/tmp}/lonlink-install.XXXXXX")
 pids=()
 cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do
-        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
+    stop_pids "${pids[@]}"
     rm -rf -- "$t"
 }
 trap cleanup EXIT

@@ -29,3 +29,13 @@ tap_summary() {
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }
+# stop_pids PID...: TERM each process the test started, wait up to 5 s for each, then KILL
+# what is left (by pid, never by name). For the test's EXIT trap.
+stop_pids() {
+    local p
+    for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "$@"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
+}
