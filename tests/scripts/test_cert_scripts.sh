@@ -216,7 +216,9 @@ check "openssl verify -CAfile loncapaCA.pem lonhostcert.pem" openssl verify -CAf
 check "loncapaCA.pem is the cluster CA" cmp "$A/loncapaCA.pem" "$t/ca/ca.pem"
 check "modes: lonhostcert.pem 0644, loncapaCA.pem 0644, lonhostkey.pem 0600" bash -c '[ "$(stat -c %a "$1/lonhostcert.pem")" = 644 ] && [ "$(stat -c %a "$1/loncapaCA.pem")" = 644 ] && [ "$(stat -c %a "$1/lonhostkey.pem")" = 600 ]' _ "$A"
 check "no temporary files left in cert_dir" bash -c '! ls -A "$1" | grep -q "^\."' _ "$A"
-for _ in $(seq 30); do [ -s "$t/fake/hups" ] && break; sleep 0.1; done
+# The fake runs its trap between two sleeps; give a loaded machine time (10 s).
+for _ in $(seq 100); do [ -s "$t/fake/hups" ] && break; sleep 0.1; done
+check "the response script says it sent HUP to the running lond" grep -q "lond: sent HUP to pid $fake_pid" "$t/install1.log"
 check "running lond (pid file, comm lond) got HUP" grep -q hup "$t/fake/hups"
 check "lonc.pid naming a non-lonc process: no HUP, reported" grep -q "lonc: not running (stale pid file" "$t/install1.log"
 

@@ -97,10 +97,10 @@ check_links() {
     check "$run: lonc parent title of demo1" bash -c '[ "$(tr "\0" " " </proc/$1/cmdline | sed "s/ *$//")" = "lonc: parent demo1 links: 2" ]' _ "$(pid_of demo1 lonc)"
     check "$run: lond parent title of demo1" bash -c '[ "$(tr "\0" " " </proc/$1/cmdline | sed "s/ *$//")" = "lond: parent demo1 listening $2.11:5663 peers: 2" ]' _ "$(pid_of demo1 lond)" "$DEMO_NET"
     "$root/scripts/loncontrol" status --config "$DEMO_DIR/demo1/lonlink.yaml" >"$t/status.$run" 2>&1 || true
-    check "$run: loncontrol status shows demo2 ssl" grep -qE '^lonc +demo2 .*linked .*ssl' "$t/status.$run"
-    check "$run: loncontrol status shows demo3 insecure" grep -qE '^lonc +demo3 .*linked .*insecure' "$t/status.$run"
+    check "$run: loncontrol status shows demo2 ssl" grep -qE '^out +demo2 +linked +ssl ' "$t/status.$run"
+    check "$run: loncontrol status shows demo3 insecure" grep -qE '^out +demo3 +linked +insecure ' "$t/status.$run"
     check "$run: loncontrol status shows demo1's lond children" bash -c \
-        'grep -qE "^lond +demo2 .*ssl" "$1" && grep -qE "^lond +demo3 .*insecure" "$1"' _ "$t/status.$run"
+        'grep -qE "^in +demo2 +[a-z]+ +ssl " "$1" && grep -qE "^in +demo3 +[a-z]+ +insecure " "$1"' _ "$t/status.$run"
 }
 
 check "demo --help names the certificate workflow" bash -c '"$1" --help | grep -q request_ssl_key.sh' _ "$root/scripts/demo"
