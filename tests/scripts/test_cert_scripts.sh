@@ -199,7 +199,9 @@ trap 'echo hup >>"$t/fake/hups"' HUP
 while :; do sleep 0.1; done
 EOF
 chmod +x "$t/fake/lond"
-"$t/fake/lond" &
+# --default-signal: a shell cannot trap a signal ignored when it started (nohup, some CI
+# runners), and then the fake would never see the HUP it is sent.
+env --default-signal=HUP "$t/fake/lond" &
 fake_pid=$!
 echo "$fake_pid" >"$t/a/run/lond.pid"
 echo "$$" >"$t/a/run/lonc.pid"   # a live process that is not lonc: must not get HUP
