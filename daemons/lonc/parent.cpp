@@ -60,7 +60,51 @@ struct Parent::Slot {
         acceptor.assign(asio::local::stream_protocol(), fd.release());
     }
     std::string peer;
+    /// Watches the listening socket while no child runs (a client then starts one).
     asio::local::stream_protocol::acceptor acceptor;
+    /// The listening socket while a child serves it: out of our epoll set, so that the
+    /// child's clients do not wake us (one wakeup per local connection otherwise).
+    UniqueFd unwatched;
+
+    /// The listening socket, watched or not.
+    int listen_fd() { return acceptor.is_open() ? acceptor.native_handle() : unwatched.get(); }
+
+    /// Takes the listening socket out of the reactor (a child serves it now). release()
+    /// removes it from the epoll set explicitly; closing a descriptor would not, since the
+    /// child holds the same socket.
+    void unwatch() {
+        if (acceptor.is_open()) {
+            std::error_code ec;
+            int fd = acceptor.release(ec);
+            if (ec) {
+                spdlog::warn("lonc child for {}: cannot stop watching its socket: {}", peer,
+                             ec.message());
+                return; // still watched: a wakeup per client, nothing worse
+            }
+            unwatched.reset(fd);
+        }
+    }
+
+    /// Puts the listening socket back into the reactor (no child runs).
+    bool rewatch() {
+        if (!acceptor.is_open() && unwatched) {
+            std::error_code ec;
+            acceptor.assign(asio::local::stream_protocol(), unwatched.get(), ec);
+            if (ec) {
+                spdlog::error("lonc child for {}: cannot watch its socket: {}", peer,
+                              ec.message());
+                return false;
+            }
+            (void)unwatched.release();
+        }
+        return true;
+    }
+
+    void close_listener() {
+        std::error_code ignored;
+        acceptor.close(ignored);
+        unwatched.reset();
+    }
     asio::steady_timer restart_timer;
     pid_t pid = -1;
     bool restarting = false; ///< its child ended abnormally; a timer starts the next one
@@ -135,6 +179,9 @@ void Parent::start() {
 
 void Parent::watch(Slot& slot) {
     slot.restarting = false;
+    if (!slot.rewatch()) {
+        return;
+    }
     slot.acceptor.async_wait(asio::socket_base::wait_read, [this, &slot](std::error_code ec) {
         if (ec || stopping_ || slot.pid > 0 || slot.removed) {
             return;
@@ -156,7 +203,7 @@ void Parent::spawn(Slot& slot) {
     if (bundle && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0) {
         slot.channel.reset(sv[0]);
         UniqueFd theirs(sv[1]);
-        pid = link::spawn_self(args, {{slot.acceptor.native_handle(), 3},
+        pid = link::spawn_self(args, {{slot.listen_fd(), 3},
                                       {theirs.get(), 4},
                                       {bundle.get(), 5}});
     }
@@ -175,6 +222,7 @@ void Parent::spawn(Slot& slot) {
     }
     slot.pid = pid;
     slot.restarting = false;
+    slot.unwatch();
     slot.started = std::chrono::steady_clock::now();
     spdlog::info("started lonc child for {} (pid {})", slot.peer, pid);
     update_title();
@@ -319,7 +367,7 @@ void Parent::reload() {
         spdlog::info("peer {} left the hosts table", slot.peer);
         slot.removed = true;
         std::error_code ignored;
-        slot.acceptor.close(ignored);
+        slot.close_listener();
         if (slot.pid > 0) {
             ::kill(slot.pid, SIGTERM);
             ++it;
@@ -367,7 +415,7 @@ void Parent::shutdown() {
     std::error_code ignored;
     signals_.cancel(ignored);
     for (auto& [peer, slot] : slots_) {
-        slot->acceptor.close(ignored);
+        slot->close_listener();
         slot->restart_timer.cancel();
         std::filesystem::remove(config_.paths.socket_dir / peer, ignored);
     }

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <cstdio>
 
 #include "harness.hpp"
@@ -154,4 +155,35 @@ TEST_CASE("idle_mesh: an idle 8-host mesh uses under 0.1 CPU-seconds per 20 s",
                               << " per 20 s)");
     CHECK(f.cpu_s * 20 / f.window_s < 0.1);
     CHECK(f.mean_child_wakeups_per_s <= 0.1);
+}
+
+// The lonc parent shares each peer's listening socket with the child it starts. It watches
+// the socket only while no child runs (a client then starts one); a parent that kept it in
+// its epoll set would wake for every local connection its child accepts (once per request
+// for clients that connect per request, bench/compare's cpr8).
+TEST_CASE("busy_parent: the lonc parent does not wake for its running child's clients",
+          "[integration][idle_wakeups][busy_parent]") {
+    Cluster c(default_timers(2));
+    c.start_all();
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    std::string linked = title::lonc_linked(c.id(1), 1, 5);
+    REQUIRE(await_title([&] { return c.lonc_child(0, 1); }, linked) == linked);
+    const int requests = 200;
+    long long before = context_switches(c.lonc_pid(0));
+    for (int k = 0; k < requests; ++k) {
+        REQUIRE(c.request(0, 1, "ping") == c.id(1)); // a fresh local connection each
+    }
+    long long woke = context_switches(c.lonc_pid(0)) - before;
+    INFO("lonc parent woke " << woke << " times during " << requests << " requests");
+    // Its own timers (metrics, status file) may fall in the window: a few wakeups, not one
+    // per request.
+    CHECK(woke <= requests / 10);
+    // After the child ends, the next client starts a new one: the parent watches again.
+    pid_t child = c.lonc_child(0, 1);
+    REQUIRE(child > 0);
+    ::kill(child, SIGTERM);
+    REQUIRE(wait_until(10s, [&] { return !alive(child); }));
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    REQUIRE(c.lonc_child(0, 1) > 0);
+    CHECK(c.lonc_child(0, 1) != child);
 }
