@@ -1,8 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "privileges.hpp"
@@ -23,6 +28,20 @@ struct stat stat_of(const std::filesystem::path& p) {
     struct stat st {};
     REQUIRE(::lstat(p.c_str(), &st) == 0);
     return st;
+}
+
+/// Takes CAP_DAC_OVERRIDE out of this process's capabilities, as the units'
+/// CapabilityBoundingSet does for root: root may then write only into folders it owns.
+bool drop_dac_override() {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &header, data) != 0) {
+        return false;
+    }
+    data[0].effective &= ~(1U << CAP_DAC_OVERRIDE);
+    data[0].permitted &= ~(1U << CAP_DAC_OVERRIDE);
+    data[0].inheritable &= ~(1U << CAP_DAC_OVERRIDE);
+    return ::syscall(SYS_capset, &header, data) == 0;
 }
 
 } // namespace
@@ -86,4 +105,41 @@ TEST_CASE("prepare_for_user: folders and what they hold become the user's, links
     CHECK(stat_of(key).st_uid == user.uid);
     CHECK((stat_of(key).st_mode & 07777) == 0600);
     CHECK(stat_of(dir.path() / "certs").st_uid == 0); // cert_dir itself stays root's
+}
+
+TEST_CASE("prepare_for_user: the example layout (socket_dir inside run_dir) with root's "
+          "capabilities as the units leave them (no CAP_DAC_OVERRIDE)",
+          "[common][privileges]") {
+    if (::geteuid() != 0) {
+        WARN("not run: chown needs root");
+        return;
+    }
+    TempDir dir;
+    lon::Config c = config_in(dir);
+    c.paths.socket_dir = dir.path() / "run" / "sockets"; // /run/lonlink/sockets, /run/lonlink
+    const ::passwd* pw = ::getpwnam("nobody");
+    REQUIRE(pw != nullptr);
+    lon::UserIds user{"nobody", pw->pw_uid, pw->pw_gid};
+    // In a child: the capability stays dropped there only.
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        if (!drop_dac_override()) {
+            std::fputs("capset failed\n", stderr);
+            ::_exit(2);
+        }
+        try {
+            lon::prepare_for_user(c, user);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "prepare_for_user: %s\n", e.what());
+            ::_exit(1);
+        }
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(std::filesystem::is_directory(c.paths.socket_dir));
+    CHECK(stat_of(dir.path() / "run").st_uid == user.uid);
 }
