@@ -30,17 +30,16 @@ struct stat stat_of(const std::filesystem::path& p) {
     return st;
 }
 
-/// Takes CAP_DAC_OVERRIDE out of this process's capabilities, as the units'
-/// CapabilityBoundingSet does for root: root may then write only into folders it owns.
-bool drop_dac_override() {
+/// Leaves this process only the capabilities the units keep for root
+/// (CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_DAC_READ_SEARCH):
+/// root may then write only into folders it owns, and a chmod keeps the set-group-id bit
+/// only where root is in the file's group (no CAP_FSETID).
+bool keep_only_unit_capabilities() {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2]{};
-    if (::syscall(SYS_capget, &header, data) != 0) {
-        return false;
-    }
-    data[0].effective &= ~(1U << CAP_DAC_OVERRIDE);
-    data[0].permitted &= ~(1U << CAP_DAC_OVERRIDE);
-    data[0].inheritable &= ~(1U << CAP_DAC_OVERRIDE);
+    const unsigned keep = (1U << CAP_SETUID) | (1U << CAP_SETGID) | (1U << CAP_CHOWN) |
+                          (1U << CAP_FOWNER) | (1U << CAP_DAC_READ_SEARCH);
+    data[0] = {keep, keep, 0};
     return ::syscall(SYS_capset, &header, data) == 0;
 }
 
@@ -108,7 +107,7 @@ TEST_CASE("prepare_for_user: folders and what they hold become the user's, links
 }
 
 TEST_CASE("prepare_for_user: the example layout (socket_dir inside run_dir) with root's "
-          "capabilities as the units leave them (no CAP_DAC_OVERRIDE)",
+          "capabilities as the units leave them (no CAP_DAC_OVERRIDE, no CAP_FSETID)",
           "[common][privileges]") {
     if (::geteuid() != 0) {
         WARN("not run: chown needs root");
@@ -124,7 +123,7 @@ TEST_CASE("prepare_for_user: the example layout (socket_dir inside run_dir) with
     pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-        if (!drop_dac_override()) {
+        if (!keep_only_unit_capabilities()) {
             std::fputs("capset failed\n", stderr);
             ::_exit(2);
         }
@@ -142,4 +141,8 @@ TEST_CASE("prepare_for_user: the example layout (socket_dir inside run_dir) with
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(std::filesystem::is_directory(c.paths.socket_dir));
     CHECK(stat_of(dir.path() / "run").st_uid == user.uid);
+    auto sockets = stat_of(c.paths.socket_dir);
+    CHECK(sockets.st_uid == user.uid);
+    CHECK(sockets.st_gid == ::getgrnam("daemon")->gr_gid);
+    CHECK((sockets.st_mode & S_ISGID) != 0);
 }
