@@ -35,6 +35,8 @@ public:
     [[nodiscard]] std::size_t max_line() const { return max_line_; }
     /// Where the buffered bytes are stored (tests check that a large line is not copied).
     [[nodiscard]] const char* storage() const { return buf_.data(); }
+    /// Bytes of memory the framer holds (tests check what it keeps between messages).
+    [[nodiscard]] std::size_t capacity() const { return buf_.capacity(); }
 
 private:
     /// Lines from this size on leave by moving the buffer out rather than by copy.
