@@ -146,3 +146,25 @@ TEST_CASE("prepare_for_user: the example layout (socket_dir inside run_dir) with
     CHECK(sockets.st_gid == ::getgrnam("daemon")->gr_gid);
     CHECK((sockets.st_mode & S_ISGID) != 0);
 }
+
+TEST_CASE("prepare_for_user: a hard link in the user's folders is refused, never given away",
+          "[common][privileges]") {
+    // The folders are the user's from an earlier start: where hard links to others' files
+    // may be made (fs.protected_hardlinks=0), the user could plant one to a file of root's
+    // (/etc/shadow) for the next start as root to hand over.
+    if (::geteuid() != 0) {
+        WARN("not run: chown needs root");
+        return;
+    }
+    TempDir dir;
+    lon::Config c = config_in(dir);
+    const ::passwd* pw = ::getpwnam("nobody");
+    REQUIRE(pw != nullptr);
+    lon::UserIds user{"nobody", pw->pw_uid, pw->pw_gid};
+    auto secret = dir.write("outside/shadow", "root's\n");
+    std::filesystem::create_directories(dir.path() / "spool" / "peer");
+    std::filesystem::create_hard_link(secret, dir.path() / "spool" / "peer" / "0001.req");
+    CHECK_THROWS_WITH(lon::prepare_for_user(c, user),
+                      Catch::Contains("spool/peer/0001.req") && Catch::Contains("hard link"));
+    CHECK(stat_of(secret).st_uid == 0);
+}
