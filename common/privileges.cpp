@@ -59,8 +59,26 @@ void chown_tree(int dir, const std::string& path, uid_t uid, gid_t gid, int dept
         }
         if (S_ISDIR(est.st_mode)) {
             subdirs.push_back(name);
-        } else if ((est.st_uid != uid || est.st_gid != gid) &&
-                   ::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue;
+        }
+        // Checked and changed through one descriptor of the entry itself (O_PATH, the link
+        // itself for a symbolic link): the user, who may write in these folders, cannot
+        // swap the name between the check and the chown.
+        UniqueFd entry(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        if (!entry || ::fstat(entry.get(), &est) != 0) {
+            continue; // gone meanwhile
+        }
+        if (!S_ISLNK(est.st_mode) && !S_ISDIR(est.st_mode) && est.st_nlink > 1) {
+            // A hard link here may name any file on this file system (where
+            // fs.protected_hardlinks is off): never give it away.
+            ::closedir(d);
+            throw std::runtime_error(path + "/" + name + " has " +
+                                     std::to_string(est.st_nlink) +
+                                     " hard links, so it may be another file of root's: not "
+                                     "given to the user; remove it and start again");
+        }
+        if ((est.st_uid != uid || est.st_gid != gid) &&
+            ::fchownat(entry.get(), "", uid, gid, AT_EMPTY_PATH) != 0) {
             int saved = errno;
             ::closedir(d);
             errno = saved;
