@@ -228,6 +228,7 @@ std::optional<PeerMetrics> parse_peer_status(std::string_view json) {
     if (auto it = j->find("mode"); it != j->end() && it->second != "null") {
         m.mode = it->second;
     }
+    m.pid = number<long>(*j, "pid").value_or(0);
     m.connections = number<long>(*j, "connections").value_or(0);
     m.retries_remaining = number<long>(*j, "retries_remaining");
     m.spool_depth = number<long>(*j, "spooled");

@@ -23,6 +23,7 @@ struct PeerCounts {
 /// One peer's link as one daemon sees it.
 struct PeerMetrics {
     std::string peer;
+    long pid = 0;               ///< the process that wrote the status file (0: not said)
     std::string state = "idle"; ///< idle, connecting, linked, dead
     std::string mode;           ///< ssl, insecure, or "" with no connection
     long connections = 0;

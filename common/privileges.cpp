@@ -59,8 +59,26 @@ void chown_tree(int dir, const std::string& path, uid_t uid, gid_t gid, int dept
         }
         if (S_ISDIR(est.st_mode)) {
             subdirs.push_back(name);
-        } else if ((est.st_uid != uid || est.st_gid != gid) &&
-                   ::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue;
+        }
+        // Checked and changed through one descriptor of the entry itself (O_PATH, the link
+        // itself for a symbolic link): the user, who may write in these folders, cannot
+        // swap the name between the check and the chown.
+        UniqueFd entry(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        if (!entry || ::fstat(entry.get(), &est) != 0) {
+            continue; // gone meanwhile
+        }
+        if (!S_ISLNK(est.st_mode) && !S_ISDIR(est.st_mode) && est.st_nlink > 1) {
+            // A hard link here may name any file on this file system (where
+            // fs.protected_hardlinks is off): never give it away.
+            ::closedir(d);
+            throw std::runtime_error(path + "/" + name + " has " +
+                                     std::to_string(est.st_nlink) +
+                                     " hard links, so it may be another file of root's: not "
+                                     "given to the user; remove it and start again");
+        }
+        if ((est.st_uid != uid || est.st_gid != gid) &&
+            ::fchownat(entry.get(), "", uid, gid, AT_EMPTY_PATH) != 0) {
             int saved = errno;
             ::closedir(d);
             errno = saved;
@@ -145,9 +163,12 @@ PrivilegeStep plan_privileges(const Config& config, const char* daemon, UserIds&
 
 void prepare_for_user(const Config& config, const UserIds& user) {
     const Paths& p = config.paths;
-    for (const auto* dir : {&p.run_dir, &p.log_dir, &p.spool_dir, &p.state_dir}) {
-        UniqueFd fd = open_folder(*dir);
-        chown_tree(fd.get(), dir->string(), user.uid, user.gid, 0);
+    // Every folder is made before any is given away: one may lie inside another (the
+    // example's socket_dir /run/lonlink/sockets in run_dir /run/lonlink), and root without
+    // CAP_DAC_OVERRIDE (the units' capability set) cannot make a folder inside one that is
+    // already the user's.
+    for (const auto* dir : {&p.run_dir, &p.log_dir, &p.spool_dir, &p.state_dir, &p.socket_dir}) {
+        std::filesystem::create_directories(*dir); // throws filesystem_error naming it
     }
     // socket_dir: the group of the sockets, set-group-id so that they inherit it.
     gid_t socket_gid = user.gid;
@@ -157,9 +178,9 @@ void prepare_for_user(const Config& config, const UserIds& user) {
         }
     }
     UniqueFd sockets = open_folder(p.socket_dir);
-    // The bit first, while the folder may still be root's: chmod by a process outside the
-    // folder's group silently clears it without CAP_FSETID (which the units do not keep),
-    // and chown keeps it on a folder.
+    // The bit first, while the folder may still be root's (before run_dir's tree, which may
+    // hold it, is given away): chmod by a process outside the folder's group silently clears
+    // it without CAP_FSETID (which the units do not keep), and chown keeps it on a folder.
     struct stat st {};
     if (::fstat(sockets.get(), &st) != 0) {
         fail("stat " + p.socket_dir.string());
@@ -167,6 +188,10 @@ void prepare_for_user(const Config& config, const UserIds& user) {
     if ((st.st_mode & S_ISGID) == 0 &&
         ::fchmod(sockets.get(), (st.st_mode & 07777) | S_ISGID) != 0) {
         fail("chmod g+s " + p.socket_dir.string());
+    }
+    for (const auto* dir : {&p.run_dir, &p.log_dir, &p.spool_dir, &p.state_dir}) {
+        UniqueFd fd = open_folder(*dir);
+        chown_tree(fd.get(), dir->string(), user.uid, user.gid, 0);
     }
     chown_tree(sockets.get(), p.socket_dir.string(), user.uid, socket_gid, 0);
     if (::fstat(sockets.get(), &st) != 0 || (st.st_mode & S_ISGID) == 0) {

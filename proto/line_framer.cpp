@@ -35,6 +35,12 @@ LineFramer::Result LineFramer::next() {
                 discarding_ = true;
                 return {Status::too_long, {}};
             }
+            if (scanned_ == 0 && buf_.capacity() > kept_capacity) {
+                // Between messages: the room a large line left (or reserved for the next
+                // one) goes back; a next large line grows a buffer again.
+                std::string().swap(buf_);
+                start_ = 0;
+            }
             return {Status::need_more, {}};
         }
         std::size_t len = nl - start_;
@@ -50,7 +56,9 @@ LineFramer::Result LineFramer::next() {
             // The next line may be as large: room for it now, so that feeding it does not
             // copy it again and again while the buffer grows.
             std::string next;
-            next.reserve(buf_.capacity());
+            if (rest > 0 || buf_.capacity() <= kept_capacity) {
+                next.reserve(buf_.capacity()); // else given back at the next need_more anyway
+            }
             next.append(buf_, nl + 1);
             Result r{Status::line, std::move(buf_)};
             r.line.resize(nl);

@@ -35,10 +35,15 @@ public:
     [[nodiscard]] std::size_t max_line() const { return max_line_; }
     /// Where the buffered bytes are stored (tests check that a large line is not copied).
     [[nodiscard]] const char* storage() const { return buf_.data(); }
+    /// Bytes of memory the framer holds (tests check what it keeps between messages).
+    [[nodiscard]] std::size_t capacity() const { return buf_.capacity(); }
 
 private:
     /// Lines from this size on leave by moving the buffer out rather than by copy.
     static constexpr std::size_t move_threshold = 16 * 1024;
+    /// Room kept while nothing is buffered: more is given back, so that a long-lived link
+    /// does not hold the room of its largest message after a burst (README, large messages).
+    static constexpr std::size_t kept_capacity = 1024 * 1024;
     std::size_t max_line_;
     std::string buf_;
     std::size_t start_ = 0;    ///< first unconsumed byte in buf_

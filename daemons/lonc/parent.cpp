@@ -507,7 +507,9 @@ std::string Parent::render_metrics() {
         if (slot->pid > 0) {
             ++m.children;
             auto seen = link::read_peer_status(config_.paths.run_dir / ("lonc." + peer + ".json"));
-            if (seen && seen->peer == peer) {
+            // Only the running child's file: one left by the child before it (killed, or
+            // written on its way out) holds counts already in the peer's base.
+            if (seen && seen->peer == peer && seen->pid == slot->pid) {
                 p = std::move(*seen);
                 totals_.observe(peer, p.counts);
                 if (p.peer_cert_not_after) {

@@ -671,9 +671,10 @@ std::string Listener::render_metrics() {
         }
         PeerMetrics p;
         p.peer = h.id;
-        if (children_.count(h.id) > 0) {
+        if (auto child = children_.find(h.id); child != children_.end()) {
             auto seen = link::read_peer_status(config_.paths.run_dir / ("lond." + h.id + ".json"));
-            if (seen && seen->peer == h.id) {
+            // Only the running child's file (see lonc's parent.cpp).
+            if (seen && seen->peer == h.id && seen->pid == child->second.pid) {
                 p = std::move(*seen);
                 totals_.observe(h.id, p.counts);
                 if (p.peer_cert_not_after) {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <ctime>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -394,6 +395,53 @@ TEST_CASE("metrics: both daemons write valid .prom files with the link's numbers
             CHECK(r.code == 0);
         }
     }
+}
+
+TEST_CASE("metrics: a status file not written by the running child is not counted",
+          "[integration][metrics]") {
+    // A child killed (or one that wrote its file after removing it on the way out) leaves
+    // run_dir/lonc.<peer>.json behind; the parent has already added that child's counts to
+    // the peer's base, and reads the same name for the next child. Counting the leftover
+    // again would make a counter jump up, then fall back (a counter reset to Prometheus,
+    // and a false increase()). Simulated here without a race: the file of the running child
+    // is replaced by one with another pid and other counts.
+    ClusterOptions o = hosts(2);
+    o.extra_yaml = "metrics_dir: metrics\n";
+    Cluster c(o);
+    c.start_all();
+    constexpr int sent = 3;
+    for (int i = 0; i < sent; ++i) {
+        REQUIRE(c.request(0, 1, "echo:s" + std::to_string(i)) == "s" + std::to_string(i));
+    }
+    auto prom = c.dir(0) / "metrics" / "lonc.prom";
+    std::string peer1 = c.id(1);
+    auto requests = [&] {
+        std::vector<Sample> s;
+        validate(read_file(prom), s);
+        return value_of(s, "lonlink_peer_requests_total", {{"peer", peer1}});
+    };
+    REQUIRE(wait_until(20s, [&] { return requests() == sent; }));
+    auto status = c.run_dir(0) / ("lonc." + peer1 + ".json");
+    std::string text = read_file(status);
+    REQUIRE(text.find("\"requests\":" + std::to_string(sent)) != std::string::npos);
+    text = std::regex_replace(text, std::regex("\"pid\":[0-9]+"), "\"pid\":999999");
+    text = std::regex_replace(text, std::regex("\"requests\":[0-9]+"), "\"requests\":1000");
+    {
+        auto tmp = status.string() + ".test";
+        std::ofstream(tmp) << text;
+        std::filesystem::rename(tmp, status);
+    }
+    // Two rewrites of the .prom file later, the leftover has been read (or ignored).
+    for (int i = 0; i < 2; ++i) {
+        auto before = std::filesystem::last_write_time(prom);
+        REQUIRE(wait_until(20s, [&] {
+            std::error_code ec;
+            auto t = std::filesystem::last_write_time(prom, ec);
+            return !ec && t != before;
+        }));
+    }
+    INFO(read_file(prom));
+    CHECK(requests() == sent);
 }
 
 TEST_CASE("metrics: without metrics_dir no .prom file is written", "[integration][metrics]") {

@@ -336,3 +336,26 @@ TEST_CASE("LineFramer: a large line after small ones (not at the buffer's start)
     CHECK(r.line == line);
     CHECK(f.buffered() == 0);
 }
+
+TEST_CASE("LineFramer: after large lines, a connection that goes back to small ones keeps "
+          "at most 1 MiB of buffer", "[proto][line_framer_copies]") {
+    // A pooled link lives for days: what its framer holds after a burst of large messages
+    // must not stay as large as the largest one (README: large messages).
+    const std::size_t big = 8 << 20;
+    LineFramer f(16 << 20);
+    std::string piece(64 * 1024, 'x');
+    for (int round = 0; round < 2; ++round) {
+        for (std::size_t fed = 0; fed < big; fed += piece.size()) {
+            f.feed(piece);
+            CHECK(f.next().status == Status::need_more);
+        }
+        f.feed("\n");
+        auto r = f.next();
+        REQUIRE(r.status == Status::line);
+        CHECK(r.line.size() == big);
+    }
+    f.feed("1 ping\n");
+    CHECK(f.next().line == "1 ping");
+    CHECK(f.next().status == Status::need_more);
+    CHECK(f.capacity() <= std::size_t(1) << 20);
+}
