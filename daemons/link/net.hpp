@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <asio.hpp>
 
@@ -19,6 +20,15 @@ namespace lon::link {
 [[nodiscard]] UniqueFd bind_unix_listener(const std::filesystem::path& path,
                                           const std::optional<std::string>& group,
                                           std::string& warning);
+
+/// bind_unix_listener for every name in `names`, all in folder `dir`, in order (one fd per
+/// name), with what does not depend on the name done once: a lonc parent binds one socket
+/// per host of its table at start. Warnings (group missing, chown refused) are appended to
+/// `warnings`. Throws std::system_error on the first failure (startup and reload only).
+[[nodiscard]] std::vector<UniqueFd> bind_unix_listeners(const std::filesystem::path& dir,
+                                                        const std::vector<std::string>& names,
+                                                        const std::optional<std::string>& group,
+                                                        std::vector<std::string>& warnings);
 
 /// Binds and listens on address:port (SO_REUSEADDR). Throws std::system_error.
 [[nodiscard]] UniqueFd bind_tcp_listener(const std::string& address, unsigned short port);

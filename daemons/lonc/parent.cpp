@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <set>
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -118,11 +119,22 @@ struct Parent::Slot {
 
 std::map<std::string, UniqueFd> bind_peer_sockets(const Config& config) {
     std::filesystem::create_directories(config.paths.socket_dir);
-    std::map<std::string, UniqueFd> sockets;
+    std::vector<std::string> peers;
     for (const Host& h : config.hosts.hosts()) {
         if (h.id != config.host_id) {
-            sockets.emplace(h.id, bind_peer_socket(config, h.id));
+            peers.push_back(h.id);
         }
+    }
+    // One batch: the per-process part of a bind is done once, not once per host.
+    std::vector<std::string> warnings;
+    auto fds = link::bind_unix_listeners(config.paths.socket_dir, peers, config.socket_group,
+                                         warnings);
+    for (const auto& w : warnings) {
+        spdlog::warn("{}", w);
+    }
+    std::map<std::string, UniqueFd> sockets;
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        sockets.emplace(std::move(peers[i]), std::move(fds[i]));
     }
     return sockets;
 }
@@ -165,9 +177,17 @@ void Parent::start() {
         signals_.add(sig);
     }
     handle_signals();
+    // One listing of spool_dir instead of a failed open of <spool_dir>/<peer> per peer (a
+    // spool folder is made when a peer's first durable request is spooled).
+    std::set<std::string> spooled;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(config_.paths.spool_dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        spooled.insert(it->path().filename().string());
+    }
     for (auto& [peer, slot] : slots_) {
         // Durable requests spooled before a restart are delivered without waiting for a client.
-        if (spool_pending(peer)) {
+        if (spooled.count(peer) > 0 && spool_pending(peer)) {
             spawn(*slot);
         } else {
             watch(*slot);
