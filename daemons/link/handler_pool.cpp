@@ -385,11 +385,20 @@ std::shared_ptr<HandlerPool::Connection> HandlerPool::open(Request r) {
     return c;
 }
 
+void HandlerPool::note_burst(const std::shared_ptr<Connection>& c) {
+    if (burst_.lock() != c) {
+        burst_ = c;
+        burst_count_ = 0;
+    }
+    ++burst_count_;
+}
+
 void HandlerPool::release() {
     if (holds_ == 0 || --holds_ > 0) {
         return;
     }
     burst_.reset();
+    burst_count_ = 0;
     // flush() never closes or calls back (errors come from the asynchronous write), so the
     // list does not change under the loop.
     for (const auto& c : conns_) {
@@ -416,8 +425,8 @@ void HandlerPool::drain() {
         bool open_one = false;
         switch (model_) {
         case Model::persistent:
-            if (holds_ > 0) {
-                // A burst stays on the connection that took its first request.
+            if (holds_ > 0 && burst_count_ < burst_run) {
+                // A run of a burst stays on the connection that took its first request.
                 if (auto b = burst_.lock(); b && b->usable()) {
                     to = b.get();
                     break;
@@ -447,13 +456,13 @@ void HandlerPool::drain() {
         waiting_.pop_front();
         if (to != nullptr) {
             if (holds_ > 0 && model_ == Model::persistent) {
-                burst_ = to->shared_from_this();
+                note_burst(to->shared_from_this());
             }
             to->add(std::move(r));
         } else if (open_one) {
             auto c = open(std::move(r));
             if (holds_ > 0 && model_ == Model::persistent) {
-                burst_ = c;
+                note_burst(c);
             }
         } else {
             // No connection, and none may be opened yet (backoff after a failed connect).

@@ -218,6 +218,32 @@ TEST_CASE("handler pool: a burst of pipelined requests that lond reads at once g
     }
     // Every round, but one in case lonc happened to read the client's write in two parts.
     CHECK(whole >= 4);
+
+    // A larger burst is not all put on one connection (a handler that serves its connections
+    // in parallel would lose that): it goes in runs of at most 16 per connection.
+    auto big = numbered("y", 0, 64);
+    std::string bytes;
+    for (const auto& line : big) {
+        bytes += line + "\n";
+    }
+    u.send(bytes);
+    for (const auto& line : big) {
+        auto r = u.read_line(15s);
+        REQUIRE(r);
+        REQUIRE(*r == "ok:" + line);
+    }
+    auto h = read_log(s.log);
+    std::map<int, int> per_connection;
+    for (const auto& line : big) {
+        REQUIRE(h.connection_of.count(line) == 1);
+        ++per_connection[h.connection_of[line]];
+    }
+    INFO("the burst of 64 went over " << per_connection.size() << " connections");
+    CHECK(per_connection.size() >= 2);
+    for (const auto& [k, n] : per_connection) {
+        INFO("connection " << k);
+        CHECK(n <= 48); // runs of 16: at most 3 of the 4 runs on one connection
+    }
 }
 
 TEST_CASE("handler pool: a handler connection that breaks fails only its own requests "
