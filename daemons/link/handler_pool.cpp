@@ -52,10 +52,7 @@ public:
             out_.clear();
             return;
         }
-        if (!ec) {
-            out_.erase(0, n);
-        }
-        do_write();
+        do_write(ec ? 0 : n); // the rest from where the send stopped (no copy of a large line)
     }
 
     [[nodiscard]] std::size_t in_flight() const { return in_flight_.size(); }
@@ -104,14 +101,15 @@ private:
         do_read();
     }
 
-    void do_write() {
+    /// Writes out_ asynchronously, but for its first `skip` bytes (already sent).
+    void do_write(std::size_t skip = 0) {
         if (connecting_ || closed_ || writing_ || out_.empty()) {
             return;
         }
         writing_ = true;
         std::swap(sending_, out_);
         out_.clear();
-        asio::async_write(socket_, asio::buffer(sending_),
+        asio::async_write(socket_, asio::buffer(sending_) + skip,
                           [self = shared_from_this()](std::error_code ec, std::size_t) {
                               self->writing_ = false;
                               if (self->closed_) {
