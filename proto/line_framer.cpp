@@ -75,6 +75,11 @@ LineFramer::Result LineFramer::next() {
     }
 }
 
+bool LineFramer::has_line() const {
+    std::size_t from = start_ + scanned_;
+    return from < buf_.size() && buf_.find('\n', from) != std::string::npos;
+}
+
 LineFramer::Result LineFramer::finish() {
     Result r{Status::need_more, {}};
     if (!discarding_ && start_ < buf_.size()) {

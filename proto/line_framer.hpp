@@ -28,6 +28,9 @@ public:
     /// (status line), or need_more when there is none (nothing buffered, or the tail belongs
     /// to an overlong line already reported). Empties the framer.
     [[nodiscard]] Result finish();
+    /// Whether a complete line (or the end of an overlong one) is buffered: next() would not
+    /// say need_more. Lets a caller tell the last line of a burst from the ones before it.
+    [[nodiscard]] bool has_line() const;
     /// Bytes buffered that belong to no returned line yet.
     [[nodiscard]] std::size_t buffered() const;
     /// Removes and returns the buffered bytes (e.g. to hand them to another process).

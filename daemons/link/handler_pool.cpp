@@ -26,13 +26,33 @@ public:
                               });
     }
 
-    /// Queues `r` behind the requests already in flight here.
+    /// Queues `r` behind the requests already in flight here; writes it now unless the pool
+    /// is held (then the pool's release() calls flush()).
     void add(Request r) {
         out_ += r.line;
         out_.push_back('\n');
         in_flight_.push_back(std::move(r));
-        do_write();
         arm_timer();
+        if (pool_ == nullptr || pool_->holds_ == 0) {
+            flush();
+        }
+    }
+
+    /// Writes what is queued: with a direct non-blocking send when no write is in progress
+    /// (no completion handler, hence no extra turn of the event loop per request), the rest —
+    /// a full socket buffer, or an error, which the asynchronous write then reports from its
+    /// completion, never from inside the caller — with an asynchronous write.
+    void flush() {
+        if (connecting_ || closed_ || writing_ || out_.empty()) {
+            return;
+        }
+        std::error_code ec;
+        std::size_t n = socket_.write_some(asio::buffer(out_), ec);
+        if (!ec && n == out_.size()) {
+            out_.clear();
+            return;
+        }
+        do_write(ec ? 0 : n); // the rest from where the send stopped (no copy of a large line)
     }
 
     [[nodiscard]] std::size_t in_flight() const { return in_flight_.size(); }
@@ -70,21 +90,26 @@ private:
         }
         connecting_ = false;
         ever_connected_ = true;
+        std::error_code ignored;
+        socket_.non_blocking(true, ignored); // flush() sends directly; would_block -> async
         if (pool_ != nullptr) {
             pool_->on_connected(*this);
         }
-        do_write();
+        if (pool_ == nullptr || pool_->holds_ == 0) {
+            flush();
+        }
         do_read();
     }
 
-    void do_write() {
+    /// Writes out_ asynchronously, but for its first `skip` bytes (already sent).
+    void do_write(std::size_t skip = 0) {
         if (connecting_ || closed_ || writing_ || out_.empty()) {
             return;
         }
         writing_ = true;
         std::swap(sending_, out_);
         out_.clear();
-        asio::async_write(socket_, asio::buffer(sending_),
+        asio::async_write(socket_, asio::buffer(sending_) + skip,
                           [self = shared_from_this()](std::error_code ec, std::size_t) {
                               self->writing_ = false;
                               if (self->closed_) {
@@ -351,10 +376,32 @@ std::size_t active(const std::vector<std::shared_ptr<HandlerPool::Connection>>& 
 
 } // namespace
 
-void HandlerPool::open(Request r) {
+std::shared_ptr<HandlerPool::Connection> HandlerPool::open(Request r) {
     auto c = std::make_shared<Connection>(*this, io_);
     conns_.push_back(c);
     c->start(settings_.path, std::move(r));
+    return c;
+}
+
+void HandlerPool::note_burst(const std::shared_ptr<Connection>& c) {
+    if (burst_.lock() != c) {
+        burst_ = c;
+        burst_count_ = 0;
+    }
+    ++burst_count_;
+}
+
+void HandlerPool::release() {
+    if (holds_ == 0 || --holds_ > 0) {
+        return;
+    }
+    burst_.reset();
+    burst_count_ = 0;
+    // flush() never closes or calls back (errors come from the asynchronous write), so the
+    // list does not change under the loop.
+    for (const auto& c : conns_) {
+        c->flush();
+    }
 }
 
 void HandlerPool::place(Request r) {
@@ -376,6 +423,13 @@ void HandlerPool::drain() {
         bool open_one = false;
         switch (model_) {
         case Model::persistent:
+            if (holds_ > 0 && burst_count_ < burst_run) {
+                // A run of a burst stays on the connection that took its first request.
+                if (auto b = burst_.lock(); b && b->usable()) {
+                    to = b.get();
+                    break;
+                }
+            }
             // The least loaded connection, unless it is busy and another may be opened.
             to = least_loaded();
             if (room && (to == nullptr || to->in_flight() > 0)) {
@@ -399,9 +453,15 @@ void HandlerPool::drain() {
         Request r = std::move(waiting_.front());
         waiting_.pop_front();
         if (to != nullptr) {
+            if (holds_ > 0 && model_ == Model::persistent) {
+                note_burst(to->shared_from_this());
+            }
             to->add(std::move(r));
         } else if (open_one) {
-            open(std::move(r));
+            auto c = open(std::move(r));
+            if (holds_ > 0 && model_ == Model::persistent) {
+                note_burst(c);
+            }
         } else {
             // No connection, and none may be opened yet (backoff after a failed connect).
             r.done(std::make_error_code(std::errc::connection_refused), {});

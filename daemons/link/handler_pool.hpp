@@ -43,6 +43,17 @@ namespace lon::link {
 /// a connection passes it, that connection is closed and its requests fail (its later
 /// replies could no longer be matched). Log lines about the handler are throttled.
 ///
+/// Writes: a request is written at once, with a direct non-blocking send when nothing else is
+/// being written on its connection (no completion to wait for, so the reply is read in the
+/// next turn of the event loop). Between hold() and release() — lond holds the pool while it
+/// serves a burst of request lines read together — requests are only queued, the burst goes
+/// to one connection (the least loaded when the burst starts, or a new one), in runs of at
+/// most `burst_run` requests (a larger burst takes the next least loaded connection for its
+/// next run, so a handler that serves its connections in parallel still gets the work
+/// spread), and release() writes each connection's queue with one send: a pipelined burst
+/// costs the handler one read and one write instead of one per request, and replies come
+/// back together.
+///
 /// Bounds: requests in flight and waiting here are at most what the caller admits (lond's
 /// RequestLimiter: lond.max_handler_requests); a reply line longer than `max_reply` bytes
 /// completes its request with asio::error::not_found and is skipped to its end.
@@ -64,6 +75,9 @@ public:
 
     enum class Model { unknown, persistent, one_shot };
 
+    /// Requests of one burst written to one connection before the next run takes another.
+    static constexpr std::size_t burst_run = 16;
+
     HandlerPool(asio::io_context& io, Settings settings);
     HandlerPool(const HandlerPool&) = delete;
     HandlerPool& operator=(const HandlerPool&) = delete;
@@ -73,6 +87,12 @@ public:
 
     /// Sends `line` (without '\n') and calls `done` once with its reply.
     void submit(std::string line, Done done);
+
+    /// Holds writes until the matching release(): requests submitted meanwhile form one burst
+    /// (see the class comment). Holds nest; the caller must release every hold it takes.
+    void hold() { ++holds_; }
+    /// Ends a hold; the last one writes what the burst queued.
+    void release();
 
     /// New settings after a reload. A new path retires the connections to the old one (they
     /// finish their requests in flight, take no new ones) and forgets the model.
@@ -97,7 +117,9 @@ private:
     /// Starts waiting requests on connections that can take them now.
     void drain();
     [[nodiscard]] bool may_open() const;
-    void open(Request r);
+    std::shared_ptr<Connection> open(Request r);
+    /// `c` takes the next request of the current burst.
+    void note_burst(const std::shared_ptr<Connection>& c);
     Connection* least_loaded() const;
     Connection* idle_unproven() const;
 
@@ -119,6 +141,10 @@ private:
     std::chrono::steady_clock::time_point reopen_at_{};
     std::chrono::milliseconds backoff_{0};
     LogThrottle log_throttle_;
+    std::size_t holds_ = 0; ///< hold() minus release()
+    /// The connection taking the current burst (persistent model, while held).
+    std::weak_ptr<Connection> burst_;
+    std::size_t burst_count_ = 0; ///< requests of the current run on burst_
 };
 
 } // namespace lon::link

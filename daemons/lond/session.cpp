@@ -147,6 +147,14 @@ void Session::serve(const std::string& line) {
         close();
         return;
     }
+    // Lines read together (a pipelined burst) are handed to the handler pool under one hold:
+    // they reach the handler in one write on one connection instead of one write each. The
+    // hold ends with the last complete line of the read, or when the session closes.
+    const bool more = framer().has_line();
+    if (more && !holding_pool_) {
+        server_.handler_pool().hold();
+        holding_pool_ = true;
+    }
     std::uint64_t tag = tagged->tag;
     PeerServer* server = &server_;
     CommandContext ctx{server_.io(),       server_.config(),       server_.peer(), mode_,
@@ -176,6 +184,18 @@ void Session::serve(const std::string& line) {
             self->close_after_flush();
         }
     });
+    if (!more || closed() || reading_paused()) {
+        // The last line of the read, or no more lines will be served from it now (closing,
+        // or closing once the replies are written): never leave the pool held.
+        release_pool();
+    }
+}
+
+void Session::release_pool() {
+    if (holding_pool_) {
+        holding_pool_ = false;
+        server_.handler_pool().release();
+    }
 }
 
 void Session::on_input_end() {
@@ -192,6 +212,7 @@ void Session::on_too_long() {
 
 void Session::on_closed(const std::error_code& ec) {
     timer_.cancel();
+    release_pool();
     if (ec && !link::is_shutdown(ec) && !link::is_end_of_stream(ec)) {
         spdlog::info("link from {} ({}) lost: {}", server_.peer(), ip_, ec.message());
         server_.note_error("link lost: " + ec.message());

@@ -39,12 +39,16 @@ private:
     void on_handshake(const std::error_code& ec);
     void linked(proto::Mode mode);
     void serve(const std::string& line);
+    /// Ends this session's hold on the handler pool (the burst is written).
+    void release_pool();
 
     PeerServer& server_;
     std::string ip_;
     asio::steady_timer timer_;
     std::size_t outstanding_ = 0; ///< requests dispatched, not answered yet
     bool negotiated_ = false;
+    /// Holding the handler pool while the lines of one read are served (see serve()).
+    bool holding_pool_ = false;
     proto::Mode mode_ = proto::Mode::insecure;
 };
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -89,13 +90,14 @@ HandlerLog read_log(const std::filesystem::path& log) {
 
 /// A cluster of two: host 0's lonc sends to host 1's lond, whose handler is `mode`.
 struct HandlerSetup {
-    Cluster c{hosts(2)};
+    Cluster c;
     std::filesystem::path sock = c.root() / "handler.sock";
     std::filesystem::path log = c.root() / "handler.log";
     Process handler;
 
     HandlerSetup(const std::string& mode, const std::string& delay = "0",
-                 const std::string& extra_lond = "") {
+                 const std::string& extra_lond = "", ClusterOptions options = hosts(2))
+        : c(std::move(options)) {
         std::ofstream(c.root() / "handler.py") << handler_py;
         handler = Process({"/usr/bin/python3", (c.root() / "handler.py").string(), sock.string(),
                            log.string(), mode, delay},
@@ -170,6 +172,78 @@ TEST_CASE("handler pool: 200 requests with 32 in flight travel over at most "
         total += reqs.size();
     }
     CHECK(total == 200); // each request read by the handler exactly once
+}
+
+TEST_CASE("handler pool: a burst of pipelined requests that lond reads at once goes to one "
+          "handler connection (one write), not spread over the pool",
+          "[integration][handler_pool][handler_burst]") {
+    // One link from lonc, so a burst written at once by the client reaches lond in one read.
+    auto options = hosts(2);
+    options.lonc.max_connections = 1;
+    HandlerSetup s("persistent", "0.002", "", options);
+    UnixClient u(s.c.socket(0, 1));
+    REQUIRE(u.connected());
+    // Warm up: the pool learns that the handler is persistent and, with requests waiting on
+    // a busy connection, opens more than one.
+    auto warm = numbered("w", 0, 200);
+    auto replies = pipeline(u, warm, 32);
+    REQUIRE(replies.size() == warm.size());
+    for (std::size_t i = 0; i < warm.size(); ++i) {
+        REQUIRE(replies[i] == "ok:" + warm[i]);
+    }
+    REQUIRE(wait_until(5s, [&] { return read_log(s.log).connection_of.size() >= 200; }));
+    REQUIRE(read_log(s.log).connections >= 2);
+
+    int whole = 0;
+    for (int round = 0; round < 5; ++round) {
+        auto burst = numbered("x" + std::to_string(round) + "_", 0, 16);
+        std::string bytes;
+        for (const auto& line : burst) {
+            bytes += line + "\n";
+        }
+        u.send(bytes); // one write: lonc reads it at once and sends it in one TLS record
+        for (const auto& line : burst) {
+            auto r = u.read_line(15s);
+            REQUIRE(r);
+            REQUIRE(*r == "ok:" + line);
+        }
+        auto h = read_log(s.log);
+        std::set<int> on;
+        for (const auto& line : burst) {
+            REQUIRE(h.connection_of.count(line) == 1);
+            on.insert(h.connection_of[line]);
+        }
+        INFO("round " << round << ": the burst went over " << on.size() << " connections");
+        whole += on.size() == 1 ? 1 : 0;
+    }
+    // Every round, but one in case lonc happened to read the client's write in two parts.
+    CHECK(whole >= 4);
+
+    // A larger burst is not all put on one connection (a handler that serves its connections
+    // in parallel would lose that): it goes in runs of at most 16 per connection.
+    auto big = numbered("y", 0, 64);
+    std::string bytes;
+    for (const auto& line : big) {
+        bytes += line + "\n";
+    }
+    u.send(bytes);
+    for (const auto& line : big) {
+        auto r = u.read_line(15s);
+        REQUIRE(r);
+        REQUIRE(*r == "ok:" + line);
+    }
+    auto h = read_log(s.log);
+    std::map<int, int> per_connection;
+    for (const auto& line : big) {
+        REQUIRE(h.connection_of.count(line) == 1);
+        ++per_connection[h.connection_of[line]];
+    }
+    INFO("the burst of 64 went over " << per_connection.size() << " connections");
+    CHECK(per_connection.size() >= 2);
+    for (const auto& [k, n] : per_connection) {
+        INFO("connection " << k);
+        CHECK(n <= 48); // runs of 16: at most 3 of the 4 runs on one connection
+    }
 }
 
 TEST_CASE("handler pool: a handler connection that breaks fails only its own requests "

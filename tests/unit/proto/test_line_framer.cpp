@@ -28,6 +28,23 @@ TEST_CASE("LineFramer: splits lines and keeps partial input", "[proto]") {
     CHECK(f.buffered() == 0);
 }
 
+TEST_CASE("LineFramer: has_line tells whether another complete line is buffered", "[proto]") {
+    LineFramer f(100);
+    CHECK_FALSE(f.has_line());
+    f.feed("1 a\n2 b\n3 c");
+    CHECK(f.has_line());
+    REQUIRE(f.next().line == "1 a");
+    CHECK(f.has_line()); // "2 b" is next
+    REQUIRE(f.next().line == "2 b");
+    CHECK_FALSE(f.has_line()); // only the start of "3 c"
+    CHECK(f.next().status == Status::need_more);
+    CHECK_FALSE(f.has_line());
+    f.feed("\n");
+    CHECK(f.has_line());
+    REQUIRE(f.next().line == "3 c");
+    CHECK_FALSE(f.has_line());
+}
+
 TEST_CASE("LineFramer: keeps a trailing carriage return", "[proto]") {
     LineFramer f(10);
     f.feed("a\r\n");
