@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <system_error>
 #include <utility>
 
@@ -61,12 +62,38 @@ public:
         }
     }
 
+    static constexpr auto wait_write = asio::socket_base::wait_write;
+
+    /// Whether try_write_some may be used (plaintext only: asio::ssl::stream has no
+    /// non-blocking write).
+    [[nodiscard]] bool can_try_write() const { return ssl_ == nullptr; }
+
+    /// Sends what the kernel takes at once, without blocking (would_block if nothing);
+    /// the completion is not posted, so the caller knows at once what was sent.
+    std::size_t try_write_some(std::span<const asio::const_buffer> buffers, std::error_code& ec) {
+        if (!non_blocking_) {
+            socket_.non_blocking(true, ec);
+            if (ec) {
+                return 0;
+            }
+            non_blocking_ = true;
+        }
+        return socket_.write_some(buffers, ec);
+    }
+
+    /// Waits until the socket is ready (for the rest of a write try_write_some began).
+    template <class Handler>
+    void async_wait(asio::socket_base::wait_type what, Handler&& handler) {
+        socket_.async_wait(what, std::forward<Handler>(handler));
+    }
+
     void close(std::error_code& ec) { socket_.close(ec); }
 
 private:
     asio::ip::tcp::socket socket_;
     std::shared_ptr<asio::ssl::context> context_;
     std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> ssl_;
+    bool non_blocking_ = false;
 };
 
 /// Whether `ec` is an ordinary end of a connection (EOF, or TLS closed without close_notify).
