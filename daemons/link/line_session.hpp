@@ -336,17 +336,23 @@ private:
     void write_more() {
         if constexpr (can_try_write) {
             if (try_write_ok()) {
-                std::error_code ec;
-                std::size_t n = try_write(ec);
-                consume(n);
-                bool again = ec == asio::error::would_block || ec == asio::error::try_again;
-                if (ec && !again) {
-                    write_done(ec);
-                    return;
-                }
-                if (!again && wnext_ == wbufs_.size()) {
-                    write_done({}); // all handed to the kernel, no completion to wait for
-                    return;
+                for (;;) {
+                    std::error_code ec;
+                    std::size_t n = try_write(ec);
+                    consume(n);
+                    bool again = ec == asio::error::would_block || ec == asio::error::try_again;
+                    if (ec && !again) {
+                        write_done(ec);
+                        return;
+                    }
+                    if (!again && wnext_ == wbufs_.size()) {
+                        write_done({}); // all handed to the kernel, no completion to wait for
+                        return;
+                    }
+                    if (again || n == 0) {
+                        break;
+                    }
+                    // Progress and more to go (a TLS write takes at most its bound per call).
                 }
                 // The kernel took part (or, under TLS, some ciphertext is left): the rest
                 // when the socket is writable again.
@@ -363,13 +369,17 @@ private:
                 return;
             }
         }
-        std::vector<asio::const_buffer> rest(wbufs_.begin() + static_cast<std::ptrdiff_t>(wnext_),
-                                             wbufs_.end());
-        asio::async_write(socket_, std::move(rest), [self = this->shared_from_this()](
-                                                       std::error_code ec, std::size_t) {
-            OutputFlusher::Batch batch(OutputFlusher::of(self->socket_.get_executor()));
-            self->write_done(ec);
-        });
+        if constexpr (requires(Socket& s, std::vector<asio::const_buffer>& b) {
+                          s.async_write_some(b, [](std::error_code, std::size_t) {});
+                      }) {
+            std::vector<asio::const_buffer> rest(wbufs_.begin() + static_cast<std::ptrdiff_t>(wnext_),
+                                                 wbufs_.end());
+            asio::async_write(socket_, std::move(rest), [self = this->shared_from_this()](
+                                                           std::error_code ec, std::size_t) {
+                OutputFlusher::Batch batch(OutputFlusher::of(self->socket_.get_executor()));
+                self->write_done(ec);
+            });
+        }
     }
 
     [[nodiscard]] bool try_write_ok() {
