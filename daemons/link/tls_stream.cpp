@@ -10,6 +10,9 @@ namespace {
 
 /// The TLS record payload limit: smaller pieces are gathered up to this before SSL_write.
 constexpr std::size_t record_size = 16 * 1024;
+/// Ciphertext buffer room kept between writes: a few records (an idle link after a large
+/// message does not keep 256 KiB).
+constexpr std::size_t kept_output = 64 * 1024;
 
 struct BioDeleter {
     void operator()(BIO* b) const { BIO_free(b); }
@@ -206,8 +209,8 @@ void TlsStream::consume_output(std::size_t n) {
     out_sent_ += n;
     if (out_sent_ >= cipher_out_.size()) {
         out_sent_ = 0;
-        if (cipher_out_.capacity() > 2 * write_bound) {
-            std::string().swap(cipher_out_); // a rare burst's room is not kept
+        if (cipher_out_.capacity() > kept_output) {
+            std::string().swap(cipher_out_); // a large write's room is not kept per link
         } else {
             cipher_out_.clear();
         }
