@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -13,6 +14,7 @@
 #include <asio.hpp>
 
 #include "line_framer.hpp"
+#include "output_flusher.hpp"
 
 namespace lon::link {
 
@@ -31,6 +33,14 @@ namespace lon::link {
 /// the last chunk (so a burst of replies becomes one chunk, one TLS record, one send), while a
 /// large message given by value (send(std::string&&), `move_min` bytes or more) becomes a
 /// chunk of its own without a copy. Reads take up to `read_size` bytes per call.
+///
+/// When a write starts: output queued while a read's lines are handled is written when that
+/// read's handler ends (OutputFlusher::Batch), output queued elsewhere by one posted flush
+/// for all sessions (see output_flusher.hpp). A write first tries a non-blocking send
+/// (Socket::try_write_some when it has one, or a plain socket's write_some); only what the
+/// kernel does not take at once waits for the socket to become writable. "Sent"
+/// (unsent_messages, on_output_sent, after_flush, close_after_flush) still means: every
+/// byte of those messages has been handed to the kernel.
 template <class Derived, class Socket>
 class LineSession : public std::enable_shared_from_this<Derived> {
 public:
@@ -105,18 +115,24 @@ private:
         out_bytes_ += bytes;
         out_messages_ += messages;
         if (!writing_) {
-            // Start the write from a fresh handler, so every reply produced while handling
-            // one read (a burst of pipelined requests) goes out in a single write.
+            // The write starts when the handler that is handling a read's lines ends (or
+            // from one posted flush), so every reply produced by one burst of pipelined
+            // requests goes out in a single write.
             writing_ = true;
-            asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
-                LineSession& s = *self;
-                if (s.closed_) {
-                    s.writing_ = false;
-                    return;
-                }
-                s.do_write();
-            });
+            OutputFlusher::of(socket_.get_executor())
+                .add(socket_.get_executor(),
+                     FlushEntry{this->shared_from_this(),
+                                [](void* p) { static_cast<LineSession*>(p)->flush_output(); },
+                                this});
         }
+    }
+
+    void flush_output() {
+        if (closed_) {
+            writing_ = false;
+            return;
+        }
+        do_write();
     }
 
 public:
@@ -254,7 +270,10 @@ private:
             }
             s.last_input_ = clock::now();
             s.framer_.feed(std::string_view(s.rbuf_.get(), n));
-            s.drain();
+            {
+                OutputFlusher::Batch batch(OutputFlusher::of(s.socket_.get_executor()));
+                s.drain();
+            } // writes what the lines produced, here and in the sessions they sent to
             s.do_read();
         });
     }
@@ -271,42 +290,144 @@ private:
         for (const auto& chunk : wbuf_) {
             wbufs_.push_back(asio::buffer(chunk));
         }
-        asio::async_write(socket_, wbufs_, [self = this->shared_from_this()](
-                                               std::error_code ec, std::size_t) {
-            LineSession& s = *self;
-            s.writing_ = false;
-            if (!s.wbuf_.empty() && s.wbuf_.front().capacity() <= move_min * 4) {
-                s.spare_ = std::move(s.wbuf_.front()); // kept: the next burst needs no malloc
-            }
-            s.wbuf_.clear(); // frees what was written (a large message at once)
-            s.wbufs_.clear();
-            s.wbuf_bytes_ = 0;
-            s.wbuf_messages_ = 0;
-            if (s.closed_) {
-                return;
-            }
-            if (ec) {
-                s.close(ec);
-                return;
-            }
-            if (s.out_bytes_ > 0) {
-                s.do_write();
-            } else if (s.close_after_write_) {
-                s.close();
-                return;
-            } else if (s.after_flush_) {
-                auto then = std::move(s.after_flush_);
-                s.after_flush_ = nullptr;
-                then();
-            }
-            if constexpr (requires(Derived& d) { d.on_output_sent(); }) {
-                if (s.closed_) {
-                    return;
+        wnext_ = 0;
+        write_more();
+    }
+
+    /// Whether the socket can be written without blocking and without a posted completion.
+    static constexpr bool can_try_write =
+        requires(Socket& s, std::vector<asio::const_buffer>& b, std::error_code& ec) {
+            s.try_write_some(b, ec);
+        } || requires(Socket& s, std::error_code& ec) { s.non_blocking(true, ec); };
+
+    std::size_t try_write(std::error_code& ec) {
+        auto first = wbufs_.begin() + static_cast<std::ptrdiff_t>(wnext_);
+        if constexpr (requires(Socket& s, std::error_code& e) { s.try_write_some(wbufs_, e); }) {
+            return socket_.try_write_some(std::span(first, wbufs_.end()), ec);
+        } else {
+            if (!nonblocking_set_) {
+                socket_.non_blocking(true, ec);
+                if (ec) {
+                    return 0;
                 }
-                static_cast<Derived&>(s).on_output_sent(); // may send (appends or posts)
+                nonblocking_set_ = true;
             }
-            s.do_read();
-        });
+            return socket_.write_some(std::span(first, wbufs_.end()), ec);
+        }
+    }
+
+    /// Drops the first `n` bytes of the buffers being written.
+    void consume(std::size_t n) {
+        while (n > 0 && wnext_ < wbufs_.size()) {
+            auto& b = wbufs_[wnext_];
+            if (n >= b.size()) {
+                n -= b.size();
+                ++wnext_;
+            } else {
+                b += n;
+                n = 0;
+            }
+        }
+        while (wnext_ < wbufs_.size() && wbufs_[wnext_].size() == 0) {
+            ++wnext_;
+        }
+    }
+
+    void write_more() {
+        if constexpr (can_try_write) {
+            if (try_write_ok()) {
+                for (;;) {
+                    std::error_code ec;
+                    std::size_t n = try_write(ec);
+                    consume(n);
+                    bool again = ec == asio::error::would_block || ec == asio::error::try_again;
+                    if (ec && !again) {
+                        write_done(ec);
+                        return;
+                    }
+                    if (!again && wnext_ == wbufs_.size()) {
+                        write_done({}); // all handed to the kernel, no completion to wait for
+                        return;
+                    }
+                    if (again || n == 0) {
+                        break;
+                    }
+                    // Progress and more to go (a TLS write takes at most its bound per call).
+                }
+                // The kernel took part (or, under TLS, some ciphertext is left): the rest
+                // when the socket is writable again.
+                socket_.async_wait(Socket::wait_write, [self = this->shared_from_this()](
+                                                           std::error_code wec) {
+                    LineSession& s = *self;
+                    if (wec || s.closed_) {
+                        s.write_done(wec);
+                        return;
+                    }
+                    OutputFlusher::Batch batch(OutputFlusher::of(s.socket_.get_executor()));
+                    s.write_more();
+                });
+                return;
+            }
+        }
+        if constexpr (requires(Socket& s, std::vector<asio::const_buffer>& b) {
+                          s.async_write_some(b, [](std::error_code, std::size_t) {});
+                      }) {
+            std::vector<asio::const_buffer> rest(wbufs_.begin() + static_cast<std::ptrdiff_t>(wnext_),
+                                                 wbufs_.end());
+            asio::async_write(socket_, std::move(rest), [self = this->shared_from_this()](
+                                                           std::error_code ec, std::size_t) {
+                OutputFlusher::Batch batch(OutputFlusher::of(self->socket_.get_executor()));
+                self->write_done(ec);
+            });
+        }
+    }
+
+    [[nodiscard]] bool try_write_ok() {
+        if constexpr (requires(Socket& s) { s.can_try_write(); }) {
+            return socket_.can_try_write();
+        } else {
+            return true;
+        }
+    }
+
+    /// The write of wbuf_ has ended (all of it handed to the kernel, or `ec`).
+    void write_done(const std::error_code& ec) {
+        writing_ = false;
+        if (!wbuf_.empty() && wbuf_.front().capacity() <= move_min * 4) {
+            spare_ = std::move(wbuf_.front()); // kept: the next burst needs no malloc
+        }
+        wbuf_.clear(); // frees what was written (a large message at once)
+        wbufs_.clear();
+        wnext_ = 0;
+        wbuf_bytes_ = 0;
+        wbuf_messages_ = 0;
+        if (closed_) {
+            return;
+        }
+        if (ec) {
+            close(ec);
+            return;
+        }
+        if (out_bytes_ > 0) {
+            do_write();
+            if (closed_) {
+                return;
+            }
+        } else if (close_after_write_) {
+            close();
+            return;
+        } else if (after_flush_) {
+            auto then = std::move(after_flush_);
+            after_flush_ = nullptr;
+            then();
+        }
+        if constexpr (requires(Derived& d) { d.on_output_sent(); }) {
+            if (closed_) {
+                return;
+            }
+            static_cast<Derived&>(*this).on_output_sent(); // may send (lists this session)
+        }
+        do_read();
     }
 
     Socket socket_;
@@ -315,6 +436,7 @@ private:
     std::vector<std::string> out_;  ///< queued, not yet handed to the kernel
     std::vector<std::string> wbuf_; ///< being written
     std::vector<asio::const_buffer> wbufs_; ///< wbuf_'s chunks, for the gathered write
+    std::size_t wnext_ = 0; ///< wbufs_[wnext_] is the first not (fully) written
     std::string spare_; ///< a small chunk's room, reused
     std::size_t out_bytes_ = 0;
     std::size_t wbuf_bytes_ = 0;
@@ -329,6 +451,7 @@ private:
     bool closed_ = false;
     bool stop_reading_ = false;
     bool close_after_write_ = false;
+    bool nonblocking_set_ = false;
     std::function<void()> after_flush_;
 };
 

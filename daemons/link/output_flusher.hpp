@@ -1,0 +1,101 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include <asio.hpp>
+
+namespace lon::link {
+
+/// A session with output queued that waits for its write to start: `flush(object)` starts
+/// it (and may complete it at once and call back); `keep` holds the session alive meanwhile.
+struct FlushEntry {
+    std::shared_ptr<void> keep;
+    void (*flush)(void* object) = nullptr;
+    void* object = nullptr;
+};
+
+/// The sessions of one io_context that have output queued and no write started yet.
+///
+/// Why: a session used to post a handler to start its write, so that every reply produced
+/// while one read's lines are handled leaves in one write; each post is one more round of
+/// Asio's scheduler, which runs epoll_wait each round. Instead, a read completion handles
+/// its lines inside a Batch and, when the Batch ends, starts the write of every listed
+/// session (its own, and those its lines sent to: a lonc local session's OutboundConn, the
+/// local sessions an OutboundConn's replies go to). Output queued outside any Batch (timers,
+/// the handler pool, after_flush) gets one posted flush for the whole list, not one per
+/// session. A session is listed at most once (its `writing` flag), so the list is bounded
+/// by the number of sessions.
+class OutputFlusher final : public asio::execution_context::service {
+public:
+    static inline asio::execution_context::id id;
+
+    explicit OutputFlusher(asio::execution_context& context)
+        : asio::execution_context::service(context) {}
+
+    /// The flusher of the io_context that `executor` runs on.
+    template <class Executor>
+    static OutputFlusher& of(const Executor& executor) {
+        return asio::use_service<OutputFlusher>(
+            asio::query(executor, asio::execution::context));
+    }
+
+    /// Lists `target` (which has output queued); posts a flush on `executor` unless a Batch
+    /// is open or a flush is already posted.
+    template <class Executor>
+    void add(const Executor& executor, FlushEntry target) {
+        list_.push_back(std::move(target));
+        if (depth_ == 0 && !posted_) {
+            posted_ = true;
+            asio::post(executor, [this] {
+                posted_ = false;
+                flush_all();
+            });
+        }
+    }
+
+    /// While one is alive, listed sessions wait; the last one to end flushes them all.
+    class Batch {
+    public:
+        explicit Batch(OutputFlusher& f) : f_(f) { ++f_.depth_; }
+        ~Batch() {
+            if (--f_.depth_ == 0) {
+                f_.flush_all();
+            }
+        }
+        Batch(const Batch&) = delete;
+        Batch& operator=(const Batch&) = delete;
+
+    private:
+        OutputFlusher& f_;
+    };
+
+    /// Sessions listed now (for tests).
+    [[nodiscard]] std::size_t listed() const { return list_.size(); }
+
+private:
+    void shutdown() override { list_.clear(); }
+
+    void flush_all() {
+        // A flush may complete a write at once and its callbacks queue more output (listed
+        // again): keep going until the list stays empty. The flushing runs as a Batch, so
+        // what those callbacks queue is flushed here, not posted.
+        ++depth_;
+        while (!list_.empty()) {
+            swap_.swap(list_);
+            for (auto& target : swap_) {
+                target.flush(target.object);
+            }
+            swap_.clear();
+        }
+        --depth_;
+    }
+
+    std::vector<FlushEntry> list_;
+    std::vector<FlushEntry> swap_; ///< the round being flushed
+    int depth_ = 0;
+    bool posted_ = false;
+};
+
+} // namespace lon::link

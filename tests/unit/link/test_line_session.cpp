@@ -1,0 +1,163 @@
+// link::LineSession over a unix socketpair in one io_context (no threads): when writes
+// start and how many handlers and sends they cost, and that "sent" stays exact.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include <asio.hpp>
+#include <catch2/catch.hpp>
+#include <poll.h>
+
+#include "line_session.hpp"
+
+namespace {
+
+using local_socket = asio::local::stream_protocol::socket;
+
+/// A unix stream socket that counts the sends made on it (sync and async).
+class CountingSocket {
+public:
+    using executor_type = local_socket::executor_type;
+    static constexpr auto wait_write = asio::socket_base::wait_write;
+
+    explicit CountingSocket(local_socket s) : s_(std::move(s)) {}
+    executor_type get_executor() { return s_.get_executor(); }
+    template <class B, class H>
+    void async_read_some(const B& b, H&& h) {
+        s_.async_read_some(b, std::forward<H>(h));
+    }
+    template <class B, class H>
+    void async_write_some(const B& b, H&& h) {
+        ++*sends;
+        s_.async_write_some(b, std::forward<H>(h));
+    }
+    template <class B>
+    std::size_t write_some(const B& b, std::error_code& ec) {
+        ++*sends;
+        return s_.write_some(b, ec);
+    }
+    void non_blocking(bool on, std::error_code& ec) { s_.non_blocking(on, ec); }
+    template <class H>
+    void async_wait(asio::socket_base::wait_type w, H&& h) {
+        s_.async_wait(w, std::forward<H>(h));
+    }
+    void close(std::error_code& ec) { s_.close(ec); }
+
+    std::shared_ptr<int> sends = std::make_shared<int>(0);
+
+private:
+    local_socket s_;
+};
+
+/// Echoes every line (one message each); counts on_output_sent.
+class Echo final : public lon::link::LineSession<Echo, CountingSocket> {
+public:
+    Echo(local_socket s) : LineSession(CountingSocket(std::move(s)), 1 << 20) {}
+    void go() { start(); }
+    void on_line(std::string line) { send(line + "\n", 1); }
+    void on_too_long() {}
+    void on_closed(const std::error_code&) {}
+    void on_output_sent() { ++sent_calls; }
+    int sent_calls = 0;
+};
+
+bool readable(local_socket& s) {
+    pollfd p{s.native_handle(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1;
+}
+
+std::string read_all(local_socket& s) {
+    std::string got;
+    char buf[65536];
+    while (readable(s)) {
+        std::error_code ec;
+        std::size_t n = s.read_some(asio::buffer(buf), ec);
+        if (ec || n == 0) {
+            break;
+        }
+        got.append(buf, n);
+    }
+    return got;
+}
+
+/// Runs handlers one at a time until `peer` has bytes to read; returns how many ran
+/// (-1 if it never became readable).
+int handlers_until_readable(asio::io_context& io, local_socket& peer) {
+    for (int ran = 0; ran < 50; ++ran) {
+        if (readable(peer)) {
+            return ran;
+        }
+        if (io.poll_one() == 0 && !readable(peer)) {
+            io.run_one_for(std::chrono::milliseconds(200));
+        }
+    }
+    return readable(peer) ? 50 : -1;
+}
+
+} // namespace
+
+TEST_CASE("replies to the lines of one read leave in one send, before that read's handler "
+          "returns (no posted write, no posted completion)", "[line_session]") {
+    asio::io_context io;
+    local_socket a(io);
+    local_socket b(io);
+    asio::local::connect_pair(a, b);
+    asio::write(b, asio::buffer(std::string("one\ntwo\nthree\n")));
+    auto s = std::make_shared<Echo>(std::move(a));
+    auto sends = s->socket().sends;
+    s->go();
+    // The read completes in the first handler; the replies are in the kernel when it ends.
+    CHECK(handlers_until_readable(io, b) == 1);
+    CHECK(*sends == 1);
+    CHECK(read_all(b) == "one\ntwo\nthree\n");
+    CHECK(s->unsent_messages() == 0);
+    CHECK(s->sent_calls == 1);
+}
+
+TEST_CASE("output queued outside a read handler is written by one posted flush for every "
+          "session", "[line_session]") {
+    asio::io_context io;
+    local_socket a1(io), b1(io), a2(io), b2(io);
+    asio::local::connect_pair(a1, b1);
+    asio::local::connect_pair(a2, b2);
+    auto s1 = std::make_shared<Echo>(std::move(a1));
+    auto s2 = std::make_shared<Echo>(std::move(a2));
+    s1->send("x\n", 1);
+    s2->send("y\n", 1);
+    s1->send("z\n", 1);
+    CHECK(s1->unsent_messages() == 2);
+    CHECK(io.poll_one() == 1); // one handler writes both sessions' output
+    CHECK(read_all(b1) == "x\nz\n");
+    CHECK(read_all(b2) == "y\n");
+    CHECK(*s1->socket().sends == 1);
+    CHECK(*s2->socket().sends == 1);
+    CHECK(s1->unsent_messages() == 0);
+    CHECK(s2->unsent_messages() == 0);
+}
+
+TEST_CASE("a write the kernel does not take at once counts as unsent until its last byte is "
+          "handed over", "[line_session]") {
+    asio::io_context io;
+    local_socket a(io), b(io);
+    asio::local::connect_pair(a, b);
+    auto s = std::make_shared<Echo>(std::move(a));
+    std::string big(4 * 1024 * 1024, 'x');
+    big.back() = '\n';
+    s->send(std::move(big), 1);
+    s->send("tail\n", 1);
+    io.poll(); // writes what the socket takes, then waits for room
+    CHECK(s->unsent_messages() == 2);
+    CHECK(s->sent_calls == 0);
+    std::size_t got = 0;
+    for (int i = 0; i < 100000 && got < 4 * 1024 * 1024 + 5; ++i) {
+        got += read_all(b).size();
+        io.poll();
+    }
+    CHECK(got == 4 * 1024 * 1024 + 5);
+    io.poll();
+    CHECK(s->unsent_messages() == 0);
+    CHECK(s->sent_calls == 1);
+}
