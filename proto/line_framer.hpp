@@ -46,7 +46,7 @@ private:
     static constexpr std::size_t move_threshold = 16 * 1024;
     /// Room kept while nothing is buffered: more is given back, so that a long-lived link
     /// does not hold the room of its largest message after a burst (README, large messages).
-    static constexpr std::size_t kept_capacity = 1024 * 1024;
+    static constexpr std::size_t kept_capacity = 4 * 1024 * 1024;
     std::size_t max_line_;
     std::string buf_;
     std::size_t start_ = 0;    ///< first unconsumed byte in buf_
