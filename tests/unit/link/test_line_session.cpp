@@ -6,6 +6,7 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include <asio.hpp>
 #include <catch2/catch.hpp>
@@ -160,4 +161,53 @@ TEST_CASE("a write the kernel does not take at once counts as unsent until its l
     io.poll();
     CHECK(s->unsent_messages() == 0);
     CHECK(s->sent_calls == 1);
+}
+
+namespace {
+
+/// Hands every line to another session (as a lonc local session hands requests to its link).
+class Relay final : public lon::link::LineSession<Relay, CountingSocket> {
+public:
+    Relay(local_socket s, std::shared_ptr<Echo> to)
+        : LineSession(CountingSocket(std::move(s)), 1 << 20), to_(std::move(to)) {}
+    void go() { start(); }
+    void on_line(std::string line) { to_->send(line + "\n", 1); }
+    void on_too_long() {}
+    void on_closed(const std::error_code&) {}
+
+private:
+    std::shared_ptr<Echo> to_;
+};
+
+} // namespace
+
+TEST_CASE("reads of one scheduler round: the first one's output leaves at once, the others' "
+          "share one write at the end of the round", "[line_session]") {
+    // C=1 wants the lone request out at once; C=64 wants the requests of the 64 clients that
+    // one epoll_wait reported in one write (one TLS record) on the link, not 64.
+    asio::io_context io;
+    local_socket la(io), lb(io);
+    asio::local::connect_pair(la, lb);
+    auto link = std::make_shared<Echo>(std::move(la));
+    auto link_sends = link->socket().sends;
+    std::vector<std::shared_ptr<Relay>> clients;
+    std::vector<local_socket> peers;
+    for (int i = 0; i < 3; ++i) {
+        local_socket a(io), b(io);
+        asio::local::connect_pair(a, b);
+        asio::write(b, asio::buffer(std::to_string(i) + "\n"));
+        clients.push_back(std::make_shared<Relay>(std::move(a), link));
+        peers.push_back(std::move(b));
+    }
+    for (auto& c : clients) {
+        c->go(); // the data is there: each read completes in this round
+    }
+    std::string got;
+    for (int i = 0; i < 20 && got.size() < 6; ++i) {
+        io.run_one_for(std::chrono::milliseconds(100));
+        got += read_all(lb);
+    }
+    CHECK(got == "0\n1\n2\n");
+    CHECK(*link_sends == 2);
+    CHECK(link->unsent_messages() == 0);
 }
