@@ -35,8 +35,9 @@ namespace lon::link {
 /// chunk of its own without a copy. Reads take up to `read_size` bytes per call.
 ///
 /// When a write starts: output queued while a read's lines are handled is written when that
-/// read's handler ends (OutputFlusher::Batch), output queued elsewhere by one posted flush
-/// for all sessions (see output_flusher.hpp). A write first tries a non-blocking send
+/// read's handler ends (OutputFlusher::Batch) if it is the first of its scheduler round, else
+/// with the round's other output by one posted flush for all sessions, as is output queued
+/// elsewhere (see output_flusher.hpp). A write first tries a non-blocking send
 /// (Socket::try_write_some when it has one, or a plain socket's write_some); only what the
 /// kernel does not take at once waits for the socket to become writable. "Sent"
 /// (unsent_messages, on_output_sent, after_flush, close_after_flush) still means: every
@@ -47,7 +48,7 @@ public:
     static constexpr std::size_t max_pending_output = 8 * 1024 * 1024;
     /// A message of this size or more, given by value, is queued without a copy.
     static constexpr std::size_t move_min = 16 * 1024;
-    /// Bytes asked for per read (a TLS read returns at most one record, 16 KiB, anyway).
+    /// Bytes asked for per read (under TLS: plaintext of the complete records received).
     static constexpr std::size_t read_size = 64 * 1024;
     using clock = std::chrono::steady_clock;
 
@@ -294,23 +295,19 @@ private:
         write_more();
     }
 
-    /// Whether the socket can be written without blocking and without a posted completion.
-    static constexpr bool can_try_write =
-        requires(Socket& s, std::vector<asio::const_buffer>& b, std::error_code& ec) {
-            s.try_write_some(b, ec);
-        } || requires(Socket& s, std::error_code& ec) { s.non_blocking(true, ec); };
-
+    /// Hands what the kernel takes at once to it, without blocking and without a posted
+    /// completion: Socket::try_write_some (Transport), or a plain socket's write_some in
+    /// non-blocking mode.
     std::size_t try_write(std::error_code& ec) {
         auto first = wbufs_.begin() + static_cast<std::ptrdiff_t>(wnext_);
         if constexpr (requires(Socket& s, std::error_code& e) { s.try_write_some(wbufs_, e); }) {
             return socket_.try_write_some(std::span(first, wbufs_.end()), ec);
         } else {
-            if (!nonblocking_set_) {
+            if (!socket_.non_blocking()) {
                 socket_.non_blocking(true, ec);
                 if (ec) {
                     return 0;
                 }
-                nonblocking_set_ = true;
             }
             return socket_.write_some(std::span(first, wbufs_.end()), ec);
         }
@@ -334,60 +331,36 @@ private:
     }
 
     void write_more() {
-        if constexpr (can_try_write) {
-            if (try_write_ok()) {
-                for (;;) {
-                    std::error_code ec;
-                    std::size_t n = try_write(ec);
-                    consume(n);
-                    bool again = ec == asio::error::would_block || ec == asio::error::try_again;
-                    if (ec && !again) {
-                        write_done(ec);
-                        return;
-                    }
-                    if (!again && wnext_ == wbufs_.size()) {
-                        write_done({}); // all handed to the kernel, no completion to wait for
-                        return;
-                    }
-                    if (again || n == 0) {
-                        break;
-                    }
-                    // Progress and more to go (a TLS write takes at most its bound per call).
-                }
-                // The kernel took part (or, under TLS, some ciphertext is left): the rest
-                // when the socket is writable again.
-                socket_.async_wait(Socket::wait_write, [self = this->shared_from_this()](
-                                                           std::error_code wec) {
-                    LineSession& s = *self;
-                    if (wec || s.closed_) {
-                        s.write_done(wec);
-                        return;
-                    }
-                    OutputFlusher::Batch batch(OutputFlusher::of(s.socket_.get_executor()));
-                    s.write_more();
-                });
+        for (;;) {
+            std::error_code ec;
+            std::size_t n = try_write(ec);
+            consume(n);
+            bool again = ec == asio::error::would_block || ec == asio::error::try_again;
+            if (ec && !again) {
+                write_done(ec);
                 return;
             }
+            if (!again && wnext_ == wbufs_.size()) {
+                write_done({}); // all handed to the kernel, no completion to wait for
+                return;
+            }
+            if (again || n == 0) {
+                break;
+            }
+            // Progress and more to go (a TLS write takes at most its bound per call).
         }
-        if constexpr (requires(Socket& s, std::vector<asio::const_buffer>& b) {
-                          s.async_write_some(b, [](std::error_code, std::size_t) {});
-                      }) {
-            std::vector<asio::const_buffer> rest(wbufs_.begin() + static_cast<std::ptrdiff_t>(wnext_),
-                                                 wbufs_.end());
-            asio::async_write(socket_, std::move(rest), [self = this->shared_from_this()](
-                                                           std::error_code ec, std::size_t) {
-                OutputFlusher::Batch batch(OutputFlusher::of(self->socket_.get_executor()));
-                self->write_done(ec);
-            });
-        }
-    }
-
-    [[nodiscard]] bool try_write_ok() {
-        if constexpr (requires(Socket& s) { s.can_try_write(); }) {
-            return socket_.can_try_write();
-        } else {
-            return true;
-        }
+        // The kernel took part (or, under TLS, some ciphertext is left): the rest when the
+        // socket is writable again.
+        socket_.async_wait(Socket::wait_write, [self = this->shared_from_this()](
+                                                   std::error_code wec) {
+            LineSession& s = *self;
+            if (wec || s.closed_) {
+                s.write_done(wec);
+                return;
+            }
+            OutputFlusher::Batch batch(OutputFlusher::of(s.socket_.get_executor()));
+            s.write_more();
+        });
     }
 
     /// The write of wbuf_ has ended (all of it handed to the kernel, or `ec`).
@@ -451,7 +424,6 @@ private:
     bool closed_ = false;
     bool stop_reading_ = false;
     bool close_after_write_ = false;
-    bool nonblocking_set_ = false;
     std::function<void()> after_flush_;
 };
 

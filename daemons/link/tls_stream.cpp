@@ -109,10 +109,7 @@ TlsStream::Result TlsStream::read(char* buf, std::size_t size, std::size_t& n,
         if (n > 0) {
             break; // the data first; the error comes again at the next read
         }
-        ec = last_error(r);
-        if (ec == asio::error::eof) {
-            return Result::error; // close_notify: not sticky, it is the answer anyway
-        }
+        ec = last_error(r); // eof after close_notify (not sticky), else a sticky error
         return Result::error;
     }
     return n > 0 ? Result::done : Result::want_read;

@@ -72,12 +72,8 @@ public:
     /// encrypted; while any of its ciphertext is still unsent, `ec` is would_block (wait
     /// for wait_write and call again, with what is left: the ciphertext goes first).
     std::size_t try_write_some(std::span<const asio::const_buffer> buffers, std::error_code& ec) {
-        if (!non_blocking_) {
-            socket_.non_blocking(true, ec);
-            if (ec) {
-                return 0;
-            }
-            non_blocking_ = true;
+        if (!make_non_blocking(socket_, ec)) {
+            return 0;
         }
         if (!tls_) {
             return socket_.write_some(buffers, ec);
@@ -103,6 +99,15 @@ public:
     void close(std::error_code& ec) { socket_.close(ec); }
 
 private:
+    /// Puts the socket in non-blocking mode once (asio remembers it); false with `ec`.
+    static bool make_non_blocking(asio::ip::tcp::socket& s, std::error_code& ec) {
+        ec.clear();
+        if (!s.non_blocking()) {
+            s.non_blocking(true, ec);
+        }
+        return !ec;
+    }
+
     /// Sends the pending ciphertext without blocking; false with `ec` (would_block when the
     /// kernel did not take all of it).
     static bool send_ciphertext(const std::shared_ptr<TlsStream>& tls, asio::ip::tcp::socket& s,
@@ -199,7 +204,7 @@ private:
             std::error_code ec;
             auto r = tls->handshake(ec);
             std::error_code sec;
-            if (!non_blocking(sec) || !send_ciphertext(tls, *socket, sec)) {
+            if (!make_non_blocking(*socket, sec) || !send_ciphertext(tls, *socket, sec)) {
                 if (r != TlsStream::Result::error && sec == asio::error::would_block) {
                     auto* s = socket;
                     s->async_wait(asio::socket_base::wait_write, std::move(*this));
@@ -218,12 +223,6 @@ private:
                 return;
             }
             complete(ec, initiating);
-        }
-        bool non_blocking(std::error_code& ec) {
-            if (!socket->non_blocking()) {
-                socket->non_blocking(true, ec);
-            }
-            return !ec;
         }
         void operator()(std::error_code ec) { // writable again
             if (ec) {
@@ -248,7 +247,6 @@ private:
     asio::ip::tcp::socket socket_;
     std::shared_ptr<asio::ssl::context> context_;
     std::shared_ptr<TlsStream> tls_;
-    bool non_blocking_ = false;
 };
 
 /// Whether `ec` is an ordinary end of a connection (EOF, or TLS closed without close_notify).

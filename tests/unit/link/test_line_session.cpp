@@ -18,7 +18,7 @@ namespace {
 
 using local_socket = asio::local::stream_protocol::socket;
 
-/// A unix stream socket that counts the sends made on it (sync and async).
+/// A unix stream socket that counts the sends made on it.
 class CountingSocket {
 public:
     using executor_type = local_socket::executor_type;
@@ -30,16 +30,12 @@ public:
     void async_read_some(const B& b, H&& h) {
         s_.async_read_some(b, std::forward<H>(h));
     }
-    template <class B, class H>
-    void async_write_some(const B& b, H&& h) {
-        ++*sends;
-        s_.async_write_some(b, std::forward<H>(h));
-    }
     template <class B>
     std::size_t write_some(const B& b, std::error_code& ec) {
         ++*sends;
         return s_.write_some(b, ec);
     }
+    bool non_blocking() const { return s_.non_blocking(); }
     void non_blocking(bool on, std::error_code& ec) { s_.non_blocking(on, ec); }
     template <class H>
     void async_wait(asio::socket_base::wait_type w, H&& h) {
