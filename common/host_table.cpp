@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config.hpp"
+#include "host_table_events.hpp"
 #include "hosts_tab.hpp"
 #include "yaml_reader.hpp"
 
@@ -139,6 +140,25 @@ HostTable load_host_table(const std::filesystem::path& file, const std::string& 
     if (is_hosts_tab(file)) {
         return load_hosts_tab(file, text);
     }
+    auto entries = read_plain_hosts_yaml(text);
+    if (!entries) {
+        return load_host_table_nodes(file, text); // it says what is wrong
+    }
+    std::string where = std::filesystem::absolute(file).lexically_normal().string() + ":";
+    std::vector<Host> hosts;
+    hosts.reserve(entries->size());
+    for (std::size_t i = 0; i < entries->size(); ++i) {
+        Host& h = hosts.emplace_back(std::move((*entries)[i].host));
+        h.resolved = resolve_address(h.address);
+        if (h.resolved.empty()) {
+            h.resolve_error = where + std::to_string((*entries)[i].address_line) + ": hosts[" +
+                              std::to_string(i) + "].address: cannot resolve " + h.address;
+        }
+    }
+    return HostTable(std::move(hosts));
+}
+
+HostTable load_host_table_nodes(const std::filesystem::path& file, const std::string& text) {
     YamlReader r(file, text);
     r.check_map(r.root(), "", {"hosts"});
     const YAML::Node& list = r.root()["hosts"];

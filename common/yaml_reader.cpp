@@ -16,6 +16,20 @@ std::string join_key(std::string_view prefix, std::string_view key) {
     return prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
 }
 
+std::optional<std::int64_t> parse_config_int(const std::string& s) {
+    std::int64_t v = 0;
+    std::size_t used = 0;
+    try {
+        v = std::stoll(s, &used);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    if (used != s.size() || used == 0) {
+        return std::nullopt;
+    }
+    return v;
+}
+
 std::string read_config_text(const std::filesystem::path& file) {
     std::ifstream in(file);
     if (!in) {
@@ -111,19 +125,12 @@ std::int64_t YamlReader::get_int(const YAML::Node& n, std::string_view key, std:
                                  std::int64_t max) const {
     if (n.IsScalar()) {
         const auto& s = n.Scalar();
-        std::int64_t v = 0;
-        std::size_t used = 0;
-        try {
-            v = std::stoll(s, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used == s.size() && used > 0) {
-            if (v < min || v > max) {
+        if (auto v = parse_config_int(s)) {
+            if (*v < min || *v > max) {
                 fail(n, key, "must be between " + std::to_string(min) + " and " +
                                  std::to_string(max) + ", got " + s);
             }
-            return v;
+            return *v;
         }
     }
     fail(n, key, "expected an integer, got \"" + (n.IsScalar() ? n.Scalar() : "?") + "\"");

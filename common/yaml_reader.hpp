@@ -57,6 +57,9 @@ private:
 /// read: <reason>".
 [[nodiscard]] std::string read_config_text(const std::filesystem::path& file);
 
+/// The integer a config scalar spells (std::stoll's syntax, the whole of `s`), or nullopt.
+[[nodiscard]] std::optional<std::int64_t> parse_config_int(const std::string& s);
+
 /// "a.b" from prefix "a" and key "b" (just "b" when the prefix is empty).
 [[nodiscard]] std::string join_key(std::string_view prefix, std::string_view key);
 

@@ -4,6 +4,7 @@
 
 #include "config.hpp"
 #include "host_table.hpp"
+#include "host_table_events.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -127,4 +128,71 @@ TEST_CASE("HostTable::has_address: exact numeric match, IPv4-mapped IPv6 too", "
     CHECK_FALSE(lon::HostTable::has_address(h, "2001:db8::2"));
     lon::Host none;
     CHECK_FALSE(lon::HostTable::has_address(none, "127.0.0.11"));
+}
+
+namespace {
+
+std::string describe(const lon::Host& h) {
+    return h.id + "|" + h.address + "|" + std::to_string(h.port) + "|" + h.domain + "|" + h.role;
+}
+
+} // namespace
+
+TEST_CASE("hosts.yaml: the parser-event reader gives what the node tree gives, or leaves it to the tree",
+          "[common][host_table_events]") {
+    // {text, whether the event reader takes it}. Whatever it takes, the node tree must read to
+    // the same hosts; whatever it leaves, the tree reads (or refuses, with its message).
+    const std::vector<std::pair<std::string, bool>> cases = {
+        {"hosts:\n  - id: a\n    address: 127.0.0.1\n    port: 6000\n    domain: d\n    role: r\n", true},
+        {"hosts: [{id: a, address: 127.0.0.1}, {id: b, address: \"::1\", port: '7'}]\n", true},
+        {"# c\nhosts:\n- {id: a, address: 127.0.0.1, domain: null, role: ''}\n", true},
+        {"hosts:\n  - {id: a, address: 127.0.0.1, domain: ~, role:}\n", true},
+        {"hosts:\n  - &x {id: a, address: !!str 127.0.0.1, port: +80}\n", true},
+        {"hosts: []\n", true},
+        {"hosts:\n  - {id: a, address: 127.0.0.1}\n---\nhosts: 1\n", true}, // YAML::Load: first document
+        {"hosts:\n  - &x {id: a, address: 127.0.0.1}\n  - *x\n", false}, // an alias
+        {"hosts:\n  - {id: a, address: &y 127.0.0.1}\n  - {id: b, address: *y}\n", false},
+        {"hosts:\n  - {id: a, address: 127.0.0.1}\n  - {id: a, address: 127.0.0.2}\n", false},
+        {"hosts:\n  - {id: a, address: 127.0.0.1, id: b}\n", false},
+        {"hosts:\n  - {id: a.b, address: 127.0.0.1}\n", false},
+        {"hosts:\n  - {id: '', address: 127.0.0.1}\n", false},
+        {"hosts:\n  - {id: ~, address: 127.0.0.1}\n", false},
+        {"hosts:\n  - {address: 127.0.0.1}\n", false},
+        {"hosts:\n  - {id: a}\n", false},
+        {"hosts:\n  - {id: a, address: ~}\n", false},
+        {"hosts:\n  - {id: a, address: 127.0.0.1, port: 0}\n", false},
+        {"hosts:\n  - {id: a, address: 127.0.0.1, port: 65536}\n", false},
+        {"hosts:\n  - {id: a, address: 127.0.0.1, port: 1x}\n", false},
+        {"hosts:\n  - {id: a, address: 127.0.0.1, port: ~}\n", false},
+        {"hosts:\n  - {id: a, address: [127.0.0.1]}\n", false},
+        {"hosts:\n  - {id: a, address: 127.0.0.1, role: {x: 1}}\n", false},
+        {"hosts:\n  - {id: a, address: 127.0.0.1, name: x}\n", false},
+        {"hosts:\n  - {id: a, address: 127.0.0.1, ~: x}\n", false},
+        {"hosts:\n  - a\n", false},
+        {"hosts: a\n", false},
+        {"hosts:\n", false},
+        {"hosts: []\nhosts: []\n", false},
+        {"hosts: []\nother: 1\n", false},
+        {"- hosts\n", false},
+        {"", false},
+        {"hosts: [\n", false}, // a syntax error
+    };
+    TempDir dir;
+    auto file = dir.path() / "hosts.yaml";
+    for (const auto& [text, plain] : cases) {
+        INFO(text);
+        auto events = lon::read_plain_hosts_yaml(text);
+        CHECK(events.has_value() == plain);
+        if (!events) {
+            continue;
+        }
+        lon::HostTable tree = lon::load_host_table_nodes(file, text);
+        REQUIRE(tree.hosts().size() == events->size());
+        lon::HostTable loaded = lon::load_host_table(file, text);
+        for (std::size_t i = 0; i < events->size(); ++i) {
+            CHECK(describe((*events)[i].host) == describe(tree.hosts()[i]));
+            CHECK(describe(loaded.hosts()[i]) == describe(tree.hosts()[i]));
+            CHECK(loaded.hosts()[i].resolved == tree.hosts()[i].resolved);
+        }
+    }
 }
