@@ -124,4 +124,12 @@ std::string LineFramer::take_buffered() {
     return out;
 }
 
+void LineFramer::release_room() {
+    if (buf_.size() == start_) {
+        std::string().swap(buf_);
+        start_ = 0;
+        scanned_ = 0;
+    }
+}
+
 } // namespace lon::proto

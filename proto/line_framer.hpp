@@ -38,6 +38,9 @@ public:
     [[nodiscard]] std::size_t max_line() const { return max_line_; }
     /// Where the buffered bytes are stored (tests check that a large line is not copied).
     [[nodiscard]] const char* storage() const { return buf_.data(); }
+    /// Gives back the room kept for a next line when nothing is buffered (a link that has
+    /// gone quiet after large messages: HeapKeeper); the next line grows a buffer again.
+    void release_room();
     /// Bytes of memory the framer holds (tests check what it keeps between messages).
     [[nodiscard]] std::size_t capacity() const { return buf_.capacity(); }
 

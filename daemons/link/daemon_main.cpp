@@ -139,7 +139,7 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
     // several page faults per request). Parents still give back what a reload freed
     // (malloc_trim in validated_set.cpp).
     ::mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-    ::mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+    ::mallopt(M_TRIM_THRESHOLD, static_cast<int>(heap_kept_quiet)); // children: HeapKeeper
     // Before anything else: our binary may be replaced (upgraded) while we run.
     bool have_exe = open_own_executable();
     int exe_errno = errno;

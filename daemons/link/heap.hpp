@@ -1,8 +1,16 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
 /// glibc malloc settings and trims that keep a child's private memory small (issue 9 §6:
 /// a host of a 500-host cluster runs up to 998 children, so each KiB a child keeps counts
-/// a thousand times). See bench/README.md "Private memory per child" for the figures.
+/// a thousand times), without making large messages pay for it. See bench/README.md
+/// "Private memory per child" and "Large messages and the heap" for the figures.
 namespace lon::link {
 
 /// One malloc arena for the whole process. A child's work is all on its io_context thread;
@@ -18,5 +26,66 @@ void use_one_malloc_arena();
 /// happens a few times in a link's life, never per request: a trim walks the heap (tens of
 /// microseconds for a child's).
 void trim_heap();
+
+/// The freed heap a process keeps at most (M_TRIM_THRESHOLD) when no large message is
+/// passing: daemon_main sets it at start.
+inline constexpr std::size_t heap_kept_quiet = 4 * 1024 * 1024;
+
+/// Something that holds room for large messages which it can give back once they stop
+/// (LineSession: its framer's room for a next line). Listed with the process while it
+/// lives; HeapKeeper calls release_room() on each when large messages have stopped, then
+/// trims. Single-threaded, like everything that touches a child's sessions.
+class RoomHolder {
+public:
+    RoomHolder();
+    virtual ~RoomHolder();
+    RoomHolder(const RoomHolder&) = delete;
+    RoomHolder& operator=(const RoomHolder&) = delete;
+    /// Gives back what is kept only for messages that may come (never what is in use).
+    virtual void release_room() = 0;
+
+private:
+    friend class HeapKeeper;
+    RoomHolder* prev_ = nullptr;
+    RoomHolder* next_ = nullptr;
+};
+
+/// Keeps the heap that large messages free while they pass, and gives it back once they
+/// stop. With 1 MiB messages, 8 at a time, a child's heap swings by tens of MiB; glibc
+/// gave everything above heap_kept_quiet back at each free and faulted it in again, zeroed,
+/// for the next message (36-57 page faults per request in the lonc child, a quarter of its
+/// CPU). While large messages pass, up to `kept_busy` of freed heap stays for the next one;
+/// `quiet` after the last one, every RoomHolder gives back its room, the child trims its heap
+/// (trim_heap) and keeps heap_kept_quiet again. What stays is what was in use at the peak, so the peak itself
+/// does not grow; it is given back later. One per child process, on its io_context thread.
+class HeapKeeper final {
+public:
+    static constexpr std::size_t kept_busy = 64 * 1024 * 1024;
+    static constexpr std::chrono::milliseconds default_quiet{2000};
+
+    explicit HeapKeeper(asio::io_context& io, std::chrono::milliseconds quiet = default_quiet);
+    ~HeapKeeper();
+    HeapKeeper(const HeapKeeper&) = delete;
+    HeapKeeper& operator=(const HeapKeeper&) = delete;
+
+    /// A large message (LineSession: a read or a queued write of 16 KiB or more) passed in
+    /// this process. Cheap: a count, and a timer armed at most once per `quiet`. Does
+    /// nothing in a process without a HeapKeeper (parents, tests).
+    static void note_large();
+
+    /// Trims so far (tests, status).
+    [[nodiscard]] std::uint64_t trims() const { return trims_; }
+
+private:
+    void arm();
+    void give_back();
+
+    asio::steady_timer timer_;
+    std::chrono::milliseconds quiet_;
+    std::uint64_t activity_ = 0; ///< note_large calls
+    std::uint64_t seen_ = 0;     ///< activity_ when the timer was armed
+    std::uint64_t trims_ = 0;
+    bool armed_ = false;
+};
 
 } // namespace lon::link

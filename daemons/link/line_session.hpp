@@ -13,6 +13,7 @@
 
 #include <asio.hpp>
 
+#include "heap.hpp"
 #include "line_framer.hpp"
 #include "output_flusher.hpp"
 
@@ -43,7 +44,7 @@ namespace lon::link {
 /// (unsent_messages, on_output_sent, after_flush, close_after_flush) still means: every
 /// byte of those messages has been handed to the kernel.
 template <class Derived, class Socket>
-class LineSession : public std::enable_shared_from_this<Derived> {
+class LineSession : public std::enable_shared_from_this<Derived>, public RoomHolder {
 public:
     static constexpr std::size_t max_pending_output = 8 * 1024 * 1024;
     /// A message of this size or more, given by value, is queued without a copy.
@@ -66,6 +67,14 @@ public:
     template <class... Args>
     LineSession(std::in_place_t, std::size_t max_line, Args&&... args)
         : socket_(std::forward<Args>(args)...), framer_(max_line) {}
+
+    /// RoomHolder: large messages have stopped passing in this process; the framer's room
+    /// for a next line and the kept small-chunk room go back (spare_ is never part of a
+    /// write in progress: a write owns wbuf_).
+    void release_room() override {
+        framer_.release_room();
+        std::string().swap(spare_);
+    }
 
     [[nodiscard]] bool closed() const { return closed_; }
     [[nodiscard]] Socket& socket() { return socket_; }
@@ -113,6 +122,9 @@ public:
 
 private:
     void queued(std::size_t bytes, std::size_t messages) {
+        if (bytes >= move_min) {
+            HeapKeeper::note_large();
+        }
         out_bytes_ += bytes;
         out_messages_ += messages;
         if (!writing_) {
@@ -270,6 +282,9 @@ private:
                 return;
             }
             s.last_input_ = clock::now();
+            if (n >= move_min) {
+                HeapKeeper::note_large();
+            }
             s.framer_.feed(std::string_view(s.rbuf_.get(), n));
             {
                 OutputFlusher::Batch batch(OutputFlusher::of(s.socket_.get_executor()));

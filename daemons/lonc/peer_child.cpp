@@ -1273,6 +1273,7 @@ int run_peer_child(link::ValidatedSet& set, const std::string& peer, int listen_
         return 2;
     }
     asio::io_context io{1};
+    link::HeapKeeper heap(io); // stops with io.stop(), like everything else here
     PeerChild child(io, set, peer, std::move(fd), std::move(channel));
     child.start();
     io.run();

@@ -450,6 +450,7 @@ int run_peer_server(link::ValidatedSet& set, const std::string& peer, int channe
         return 2;
     }
     asio::io_context io{1};
+    link::HeapKeeper heap(io); // stops with io.stop(), like everything else here
     PeerServer server(io, set, peer, std::move(channel));
     server.start();
     io.run();

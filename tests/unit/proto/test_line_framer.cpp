@@ -391,3 +391,29 @@ TEST_CASE("LineFramer: after a 1 MiB line the room for the next one is kept",
     CHECK(f.next().status == Status::need_more);
     CHECK(f.capacity() >= std::size_t(1) << 20);
 }
+
+TEST_CASE("LineFramer: release_room gives the kept room back, but never buffered bytes",
+          "[proto][line_framer_copies]") {
+    LineFramer f(16 << 20);
+    std::string piece(64 * 1024, 'y');
+    for (int i = 0; i < 16; ++i) {
+        f.feed(piece);
+    }
+    f.feed("\nab"); // a 1 MiB line, then the start of the next
+    REQUIRE(f.next().status == Status::line);
+    REQUIRE(f.next().status == Status::need_more);
+    f.release_room(); // "ab" is buffered: nothing goes
+    CHECK(f.buffered() == 2);
+    f.feed("c\n");
+    auto r = f.next();
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line == "abc");
+    CHECK(f.next().status == Status::need_more);
+    CHECK(f.capacity() >= std::size_t(1) << 20); // kept for a next large line
+    f.release_room();
+    CHECK(f.capacity() < 64);
+    f.feed("after\n");
+    r = f.next();
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line == "after");
+}
