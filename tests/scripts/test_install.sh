@@ -83,6 +83,11 @@ check "no install-time placeholder is left in the installed scripts and units" \
     bash -c '! grep -n "@[A-Z_]*@" "$@"' _ "${programs[@]:3}" "$S$libexecdir/lonlink/lonconfig.sh" \
     "$S$prefix/lib/systemd/system/lond.service" "$S$prefix/lib/systemd/system/lonc.service"
 
+check "logrotate works in /var/log/lonlink as the daemons' user (su), never as root" bash -c '
+    user=$(awk "\$1 == \"u\" { print \$2 }" "$1") &&
+    [ -n "$user" ] && grep -Eq "^[[:space:]]*su $user $user\$" "$2"' _ \
+    "$S$prefix/lib/sysusers.d/lonlink.conf" "$S$sysconfdir/logrotate.d/lonlink"
+
 echo "# edited by the admin" >>"$S$sysconfdir/lonlink/lonlink.yaml"
 check "a reinstall keeps an existing config and puts the new example beside it (.dist)" bash -c '
     meson install -C "$1" --destdir "$2" --quiet --no-rebuild &&
