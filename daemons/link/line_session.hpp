@@ -13,7 +13,6 @@
 
 #include <asio.hpp>
 
-#include "drained_read.hpp"
 #include "heap.hpp"
 #include "line_framer.hpp"
 #include "output_flusher.hpp"
@@ -266,7 +265,8 @@ private:
         if (!rbuf_) {
             rbuf_ = std::make_unique_for_overwrite<char[]>(read_size); // not touched until read
         }
-        auto on_read = [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
+        socket_.async_read_some(asio::buffer(rbuf_.get(), read_size), [self = this->shared_from_this()](
+                                                         std::error_code ec, std::size_t n) {
             LineSession& s = *self;
             s.reading_ = false;
             if (s.closed_) {
@@ -291,13 +291,7 @@ private:
                 s.drain();
             } // writes what the lines produced, here and in the sessions they sent to
             s.do_read();
-        };
-        if constexpr (std::is_base_of_v<asio::socket_base, Socket>) { // a Transport does it itself
-            async_read_drained(socket_, drained_, asio::buffer(rbuf_.get(), read_size),
-                               std::move(on_read));
-        } else {
-            socket_.async_read_some(asio::buffer(rbuf_.get(), read_size), std::move(on_read));
-        }
+        });
     }
 
     void do_write() {
@@ -432,7 +426,6 @@ private:
     std::vector<asio::const_buffer> wbufs_; ///< wbuf_'s chunks, for the gathered write
     std::size_t wnext_ = 0; ///< wbufs_[wnext_] is the first not (fully) written
     std::string spare_; ///< a small chunk's room, reused
-    bool drained_ = false; ///< the last read came back short (async_read_drained)
     std::size_t out_bytes_ = 0;
     std::size_t wbuf_bytes_ = 0;
     std::size_t out_messages_ = 0;

@@ -8,7 +8,6 @@
 #include <asio.hpp>
 #include <asio/ssl.hpp>
 
-#include "drained_read.hpp"
 #include "tls_stream.hpp"
 
 namespace lon::link {
@@ -59,13 +58,12 @@ public:
 
     template <class Buffers, class Handler>
     void async_read_some(const Buffers& buffers, Handler&& handler) {
-        asio::mutable_buffer b = *asio::buffer_sequence_begin(buffers);
         if (!tls_) {
-            async_read_drained(socket_, drained_, b, std::forward<Handler>(handler));
+            socket_.async_read_some(buffers, std::forward<Handler>(handler));
             return;
         }
-        ReadOp<std::decay_t<Handler>> op{tls_, &socket_, &drained_, b,
-                                         std::forward<Handler>(handler)};
+        asio::mutable_buffer b = *asio::buffer_sequence_begin(buffers);
+        ReadOp<std::decay_t<Handler>> op{tls_, &socket_, b, std::forward<Handler>(handler)};
         op.start();
     }
 
@@ -147,7 +145,6 @@ private:
     struct ReadOp {
         std::shared_ptr<TlsStream> tls;
         asio::ip::tcp::socket* socket;
-        bool* drained; ///< the Transport's: the last ciphertext read came back short
         asio::mutable_buffer buf;
         Handler handler;
 
@@ -167,8 +164,7 @@ private:
         void receive() {
             auto* s = socket;
             char* room = tls->input();
-            async_read_drained(*s, *drained, asio::buffer(room, TlsStream::recv_size),
-                               std::move(*this));
+            s->async_receive(asio::buffer(room, TlsStream::recv_size), std::move(*this));
         }
         void operator()(std::error_code ec, std::size_t got) {
             if (ec == asio::error::eof) {
@@ -251,7 +247,6 @@ private:
     asio::ip::tcp::socket socket_;
     std::shared_ptr<asio::ssl::context> context_;
     std::shared_ptr<TlsStream> tls_;
-    bool drained_ = false; ///< the last read came back short (async_read_drained)
 };
 
 /// Whether `ec` is an ordinary end of a connection (EOF, or TLS closed without close_notify).
