@@ -14,7 +14,7 @@
 LONLINK_DEB_PACKAGES=(build-essential pkg-config meson ninja-build libasio-dev libssl-dev
     libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libbenchmark-dev openssl procps iproute2
     nftables socat netcat-openbsd python3 clang libclang-rt-dev faketime libfaketime
-    mandoc)
+    mandoc strace)
 
 # lonlink_deps: installs (or, when not root, names) the missing packages. Returns 0 or 1.
 lonlink_deps() {
