@@ -10,7 +10,8 @@
 # clang and libclang-rt-dev (libFuzzer, ASan and UBSan runtimes; only a recommendation of
 # clang, so named here) build the fuzz targets: scripts/fuzz, also run by scripts/test.
 # faketime and libfaketime let integration tests ([clock]) move the daemons' wall clock.
-# mandoc lints the man pages in tests/scripts/test_install.sh.
+# mandoc lints the man pages in tests/scripts/test_install.sh; strace counts system calls in
+# tests/scripts/test_parent_start.sh.
 LONLINK_DEB_PACKAGES=(build-essential pkg-config meson ninja-build libasio-dev libssl-dev
     libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libbenchmark-dev openssl procps iproute2
     nftables socat netcat-openbsd python3 clang libclang-rt-dev faketime libfaketime
