@@ -25,12 +25,25 @@ namespace {
 /// Folders nest only a few levels (spool_dir/<peer>/<file>); deeper is no tree of ours.
 constexpr int max_depth = 8;
 
+/// A folder chown_tree leaves alone (device and inode), or none.
+struct Skip {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    bool any = false;
+};
+
 /// Gives `dir` (open, O_NOFOLLOW) and what it holds to uid/gid, descending through
-/// descriptors (openat O_NOFOLLOW) so that no symbolic link is ever followed.
-void chown_tree(int dir, const std::string& path, uid_t uid, gid_t gid, int depth) {
+/// descriptors (openat O_NOFOLLOW) so that no symbolic link is ever followed. A folder that
+/// is `skip` (socket_dir inside run_dir: its sockets have socket_group, given by a pass of
+/// its own) is not entered, so its sockets never pass through the user's group meanwhile.
+void chown_tree(int dir, const std::string& path, uid_t uid, gid_t gid, int depth,
+                const Skip& skip = {}) {
     struct stat st {};
     if (::fstat(dir, &st) != 0) {
         fail("stat " + path);
+    }
+    if (skip.any && st.st_dev == skip.dev && st.st_ino == skip.ino) {
+        return;
     }
     if ((st.st_uid != uid || st.st_gid != gid) && ::fchown(dir, uid, gid) != 0) {
         fail("chown " + path);
@@ -89,7 +102,7 @@ void chown_tree(int dir, const std::string& path, uid_t uid, gid_t gid, int dept
     for (const std::string& name : subdirs) {
         UniqueFd sub(::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (sub) {
-            chown_tree(sub.get(), path + "/" + name, uid, gid, depth + 1);
+            chown_tree(sub.get(), path + "/" + name, uid, gid, depth + 1, skip);
         }
     }
 }
@@ -189,9 +202,10 @@ void prepare_for_user(const Config& config, const UserIds& user) {
         ::fchmod(sockets.get(), (st.st_mode & 07777) | S_ISGID) != 0) {
         fail("chmod g+s " + p.socket_dir.string());
     }
+    Skip socket_folder{st.st_dev, st.st_ino, true};
     for (const auto* dir : {&p.run_dir, &p.log_dir, &p.spool_dir, &p.state_dir}) {
         UniqueFd fd = open_folder(*dir);
-        chown_tree(fd.get(), dir->string(), user.uid, user.gid, 0);
+        chown_tree(fd.get(), dir->string(), user.uid, user.gid, 0, socket_folder);
     }
     chown_tree(sockets.get(), p.socket_dir.string(), user.uid, socket_gid, 0);
     if (::fstat(sockets.get(), &st) != 0 || (st.st_mode & S_ISGID) == 0) {

@@ -840,7 +840,7 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
                                  << "listen: { address: " << address(i) << ", port: " << lon_port
                                  << " }\n"
                                  << "paths: { cert_dir: " << (d / "certs").string()
-                                 << ", socket_dir: " << (d / "sockets").string()
+                                 << ", socket_dir: " << (d / options_.socket_subdir).string()
                                  << ", run_dir: " << (d / "run").string()
                                  << ", log_dir: " << (d / "log").string()
                                  << ", spool_dir: " << (d / "spool").string()
@@ -882,7 +882,7 @@ std::filesystem::path Cluster::config(int i) const {
     return dir(i) / "lonlink.yaml";
 }
 std::filesystem::path Cluster::socket(int from, int to) const {
-    return dir(from) / "sockets" / id(to);
+    return dir(from) / options_.socket_subdir / id(to);
 }
 std::filesystem::path Cluster::log_file(int i, const char* daemon) const {
     return dir(i) / "log" / (std::string(daemon) + ".log");

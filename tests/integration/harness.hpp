@@ -232,6 +232,8 @@ struct ClusterOptions {
     std::string lonc_yaml;   ///< when set, replaces lonc.yaml() verbatim
     std::string limits_yaml; ///< when set, replaces limits.yaml() verbatim
     std::string extra_yaml;  ///< appended to every host's config
+    /// socket_dir, relative to a host's folder ("run/sockets": inside run_dir).
+    std::string socket_subdir = "sockets";
     /// When set, every host's lond / lonc is started from this file instead of lond_bin() /
     /// lonc_bin() (e.g. a copy that the test then replaces, as an upgrade does).
     std::filesystem::path lond_binary;

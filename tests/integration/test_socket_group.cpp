@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <grp.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -89,4 +90,52 @@ TEST_CASE("socket_group naming no group: a warning, and the sockets keep lonc's 
     CHECK(wait_until(3s, [&] {
         return file_has_line_with(c.log_file(0, "lonc"), {"no-such-group-lonlink", "does not exist"});
     }));
+}
+
+TEST_CASE("socket_group: lond starting as root does not regroup lonc's sockets when socket_dir "
+          "is inside run_dir", "[integration][socket_group]") {
+    // Both parents give run_dir's tree to `user:` at start; a socket_dir inside it was given
+    // to the user's group, then back to socket_group: meanwhile a member of socket_group
+    // could not connect. Watched with inotify: no socket's attributes may change.
+    if (::geteuid() != 0) {
+        WARN("not run: giving folders to another user needs root");
+        return;
+    }
+    REQUIRE(::getgrnam("daemon") != nullptr);
+    const gid_t daemon_gid = ::getgrnam("daemon")->gr_gid;
+    ClusterOptions o = hosts(2);
+    o.extra_yaml = "user: nobody\n";
+    o.socket_subdir = "run/sockets";
+    Cluster c(o);
+    c.edit_config(0, "socket_group: null", "socket_group: daemon");
+    for (auto p = c.root(); p != p.root_path() && p != "/tmp"; p = p.parent_path()) {
+        std::filesystem::permissions(p, std::filesystem::perms::others_exec,
+                                     std::filesystem::perm_options::add);
+    }
+    c.start_lonc(0);
+    REQUIRE(wait_until(10s, [&] { return std::filesystem::exists(c.socket(0, 1)); }));
+    struct stat st {};
+    REQUIRE(::stat(c.socket(0, 1).c_str(), &st) == 0);
+    REQUIRE(st.st_gid == daemon_gid);
+
+    lon::UniqueFd watch(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    REQUIRE(watch.valid());
+    REQUIRE(::inotify_add_watch(watch.get(), c.socket(0, 1).parent_path().c_str(), IN_ATTRIB) >= 0);
+    c.start_lond(0); // as root, then nobody: prepare_for_user on the same folders
+    REQUIRE(c.request(0, 1, "ping").size() > 0); // lond 0 is up (its own peer may be down)
+    std::string changed;
+    alignas(inotify_event) char buf[4096];
+    for (ssize_t n; (n = ::read(watch.get(), buf, sizeof buf)) > 0;) {
+        for (char* p = buf; p < buf + n;) {
+            auto* e = reinterpret_cast<inotify_event*>(p);
+            if (e->len > 0) {
+                changed += std::string(e->name) + " ";
+            }
+            p += sizeof(inotify_event) + e->len;
+        }
+    }
+    INFO("attributes changed: " << changed);
+    CHECK(changed.empty());
+    REQUIRE(::stat(c.socket(0, 1).c_str(), &st) == 0);
+    CHECK(st.st_gid == daemon_gid);
 }
