@@ -191,7 +191,7 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
             }
             use_one_malloc_arena(); // before any thread: a child is one io_context thread
             UniqueFd bundle_fd(args->bundle);
-            set = load_bundle(read_bundle(bundle_fd.get()));
+            set = load_bundle(read_bundle(bundle_fd.get()), program.child_tls);
         } else {
             set = read_config_set(args->config);
         }
