@@ -17,7 +17,7 @@ void use_one_malloc_arena();
 /// in one call (madvise MADV_POPULATE_WRITE, Linux 5.14), instead of one page fault per
 /// 4 KiB as OpenSSL's initialisation, the SSL_CTX and the handshake grow it. A child's heap
 /// reaches about 576 KiB by its first answered request, 144 faults, and a fault cost 20-27 us
-/// of CPU on the PVM guest measured (bench/README.md, "A child's start-up"): about a quarter
+/// of CPU on the PVM guest measured (bench/README.md, "A child's start-up"): about a fifth
 /// of what a child spends beyond a bare start of the binary. `bytes` stays below what every
 /// child uses anyway, so no page is populated for nothing; where the call is not supported
 /// the pages fault in one by one, as before.
