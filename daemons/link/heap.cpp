@@ -18,6 +18,12 @@ void use_one_malloc_arena() {
 }
 
 void prefault_heap(std::size_t bytes) {
+#if defined(__SANITIZE_ADDRESS__)
+    // The sanitizer build's malloc is AddressSanitizer's, not glibc's heap: the block would
+    // sit in its quarantine, not under the allocations that follow.
+    (void)bytes;
+    return;
+#else
     // One block from the brk heap (below M_MMAP_THRESHOLD, set first thing in daemon_main):
     // malloc writes only its header, so the block's pages are not there yet. Populated, then
     // freed: it merges into the heap's top chunk (below M_TRIM_THRESHOLD, so it is kept) and
@@ -35,6 +41,7 @@ void prefault_heap(std::size_t bytes) {
         (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
     }
     std::free(block); // NOLINT(cppcoreguidelines-no-malloc)
+#endif
 }
 
 void trim_heap() {
