@@ -190,8 +190,9 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
                 return 2;
             }
             use_one_malloc_arena(); // before any thread: a child is one io_context thread
+            prefault_heap(child_heap_prefault); // what its start-up grows the heap by anyway
             UniqueFd bundle_fd(args->bundle);
-            set = load_bundle(read_bundle(bundle_fd.get()));
+            set = load_bundle(read_bundle(bundle_fd.get()), program.child_tls);
         } else {
             set = read_config_set(args->config);
         }
@@ -234,7 +235,9 @@ int daemon_main(int argc, char** argv, const DaemonProgram& program) {
             init_logging(std::string(program.name) + "[" + args->peer + "]",
                          cfg.paths.log_dir / (std::string(program.name) + ".log"),
                          args->foreground, cfg.log, program.name);
-            trim_heap(); // the bundle's bytes and its parse are freed by now
+            // No trim here: it would give back the heap just populated, which OpenSSL's
+            // context and the handshake are about to use (it gave back 12 KiB before); the
+            // trim once the first link is up returns what start-up freed (heap.hpp).
             return program.run_child(set, *args);
         }
         if (!args->role.empty()) {

@@ -24,6 +24,9 @@ struct DaemonProgram {
     /// Run as root just before the drop to `user:` (and only then): binds what the user
     /// could not (lond: a port below 1024). May be empty.
     std::function<UniqueFd(const Config&)> bind_before_drop;
+    /// The TLS context a child of this program uses (lonc: client, lond: server): the only
+    /// one it builds from its bundle.
+    TlsContexts child_tls = TlsContexts::both;
 };
 
 /// The warning of a daemon started as root without `user:` (log, status files, --check).

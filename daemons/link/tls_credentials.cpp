@@ -413,7 +413,7 @@ TlsFiles read_tls_files(const Config& cfg, std::string& error) {
     return out;
 }
 
-TlsLoad load_tls_credentials(const Config& cfg, const TlsFiles& files) {
+TlsLoad load_tls_credentials(const Config& cfg, const TlsFiles& files, TlsContexts which) {
     TlsLoad out;
     if (!files.present) {
         out.absent_reason = files.absent_reason;
@@ -446,13 +446,17 @@ TlsLoad load_tls_credentials(const Config& cfg, const TlsFiles& files) {
             return out;
         }
     }
-    c.server = make_context(asio::ssl::context::tls_server, cfg, files, c.crls, out.error);
-    if (!c.server) {
-        return out;
+    if (which != TlsContexts::client_only) {
+        c.server = make_context(asio::ssl::context::tls_server, cfg, files, c.crls, out.error);
+        if (!c.server) {
+            return out;
+        }
     }
-    c.client = make_context(asio::ssl::context::tls_client, cfg, files, c.crls, out.error);
-    if (!c.client) {
-        return out;
+    if (which != TlsContexts::server_only) {
+        c.client = make_context(asio::ssl::context::tls_client, cfg, files, c.crls, out.error);
+        if (!c.client) {
+            return out;
+        }
     }
     c.subject = cn;
     c.not_before = asn1_to_time(X509_get0_notBefore(leaf));

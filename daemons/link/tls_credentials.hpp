@@ -20,8 +20,10 @@ namespace lon::link {
 /// wrong for a while (usable_at is asked at each use, so a certificate dropped while the
 /// clock was wrong is used again once it is right, without a reload).
 struct TlsCredentials {
-    std::shared_ptr<asio::ssl::context> server; ///< for lond (tls_server, verify the client)
-    std::shared_ptr<asio::ssl::context> client; ///< for lonc (tls_client, verify the server)
+    /// For lond (tls_server, verify the client); null when loaded for a lonc child.
+    std::shared_ptr<asio::ssl::context> server;
+    /// For lonc (tls_client, verify the server); null when loaded for a lond child.
+    std::shared_ptr<asio::ssl::context> client;
     std::string subject;                        ///< our certificate's subject CN
     std::time_t not_before = 0;                 ///< our certificate's start
     std::time_t not_after = 0;                  ///< our certificate's expiry
@@ -41,6 +43,14 @@ struct TlsCredentials {
     /// "" when usable at `now`, else "lonhostcert.pem has expired" / "... is not valid yet".
     [[nodiscard]] std::string unusable_reason(std::time_t now) const;
 };
+
+/// Which TLS contexts load_tls_credentials builds. A parent builds both (it validates the set
+/// its children get); a lonc child connects and uses only the client context, a lond child
+/// accepts and uses only the server one. Each context is built with every check (CA, chain,
+/// key matching, CRL), so a child that builds one checks everything the parent checked; the
+/// other context cost a child about 1.3 ms of CPU for nothing (bench/README.md, "A child's
+/// start-up").
+enum class TlsContexts { both, client_only, server_only };
 
 /// Outcome of loading credentials: credentials (maybe outside their dates: see usable_at),
 /// "none" (files missing: the host may link insecure where policy allows), or an error (files
@@ -62,7 +72,9 @@ struct TlsLoad {
 /// its parent's bundle; never on the data path): the CA parses, the chain and key load, the
 /// key matches, the certificate is for config.host_id, the CRL (if any) is signed by the CA,
 /// current and does not revoke us. Errors are plain sentences with the fix. Reads no file.
-[[nodiscard]] TlsLoad load_tls_credentials(const Config& config, const TlsFiles& files);
+/// `which` says which contexts to build (the other one stays null).
+[[nodiscard]] TlsLoad load_tls_credentials(const Config& config, const TlsFiles& files,
+                                           TlsContexts which = TlsContexts::both);
 
 /// After a handshake: checks that the peer's (already chain- and date-verified) certificate
 /// names `expected_id` as subject CN and as subjectAltName URI:lonhost:<id>. Returns "" when

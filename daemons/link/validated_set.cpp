@@ -30,10 +30,10 @@ std::string read_credentials(ValidatedSet& set) {
     return set.tls.error;
 }
 
-ValidatedSet load_bundle(Bundle bundle) {
+ValidatedSet load_bundle(Bundle bundle, TlsContexts which) {
     ValidatedSet set;
     set.config = load_config_from(bundle.config_file, bundle.config);
-    set.tls = load_tls_credentials(set.config, bundle.tls);
+    set.tls = load_tls_credentials(set.config, bundle.tls, which);
     if (!set.tls.error.empty()) {
         throw std::runtime_error(set.tls.error);
     }

@@ -40,9 +40,10 @@ void return_freed_heap();
 /// Returns "" when usable or absent, else why they must not be used.
 [[nodiscard]] std::string read_credentials(ValidatedSet& set);
 
-/// Child: the set from bytes a parent validated; reads no file. Throws ConfigError or
-/// std::runtime_error (never expected: the parent checked the same bytes).
-[[nodiscard]] ValidatedSet load_bundle(Bundle bundle);
+/// Child: the set from bytes a parent validated; reads no file. Builds only the TLS
+/// context(s) `which` names (the one the child's role uses), with every check. Throws
+/// ConfigError or std::runtime_error (never expected: the parent checked the same bytes).
+[[nodiscard]] ValidatedSet load_bundle(Bundle bundle, TlsContexts which);
 
 /// A sealed memfd holding `bundle` (see common/sealed_memfd.hpp). Invalid with `ec` set on
 /// failure.

@@ -65,5 +65,6 @@ int main(int argc, char** argv) {
         {"lonc", usage, run_parent, [](lon::link::ValidatedSet& set, const lon::link::DaemonArgs& a) {
              return lon::lonc::run_peer_child(set, a.peer, a.fd, a.channel);
          },
-         {}}); // lonc binds nothing that needs root
+         {}, // lonc binds nothing that needs root
+         lon::link::TlsContexts::client_only});
 }

@@ -77,5 +77,6 @@ int main(int argc, char** argv) {
              return cfg.listen_port < 1024
                         ? lon::link::bind_tcp_listener(cfg.listen_address, cfg.listen_port)
                         : lon::UniqueFd();
-         }});
+         },
+         lon::link::TlsContexts::server_only});
 }
