@@ -35,9 +35,9 @@ inline constexpr std::size_t child_heap_prefault = 512 * 1024;
 /// Gives free heap pages back to the system (malloc_trim(0): the top of the heap and whole
 /// free pages inside it). A TLS handshake allocates and frees much more than a linked
 /// connection keeps (certificate chain parsing, key exchange, verification), and glibc keeps
-/// what was freed as the process's own dirty memory. Called after a link comes up, which
-/// happens a few times in a link's life, never per request: a trim walks the heap (tens of
-/// microseconds for a child's).
+/// what was freed as the process's own dirty memory. Called after a link comes up and by
+/// HeapKeeper when large messages stop, a few times in a link's life, never per request: a
+/// trim walks the heap (tens of microseconds for a child's).
 void trim_heap();
 
 /// The freed heap a process keeps at most (M_TRIM_THRESHOLD) when no large message is
