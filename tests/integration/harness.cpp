@@ -269,6 +269,24 @@ bool sanitized_build() {
     return v != nullptr && *v != '\0' && std::string_view(v) != "0";
 }
 
+long private_kb(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+    if (!in) {
+        return -1;
+    }
+    long sum = 0;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("Private_Clean:", 0) == 0 || line.rfind("Private_Dirty:", 0) == 0) {
+            std::istringstream fields(line.substr(line.find(':') + 1));
+            long kb = 0;
+            fields >> kb;
+            sum += kb;
+        }
+    }
+    return sum;
+}
+
 long proc_status_kb(pid_t pid, const std::string& field) {
     std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
     for (std::string line; std::getline(in, line);) {

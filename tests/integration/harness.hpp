@@ -61,6 +61,8 @@ std::vector<pid_t> children_of(pid_t pid);
 std::vector<pid_t> descendants_of(pid_t pid);
 /// A field of /proc/<pid>/status in kB (e.g. "VmRSS"), or -1 when absent or gone.
 long proc_status_kb(pid_t pid, const std::string& field);
+/// Private_Clean + Private_Dirty of `pid` (/proc/<pid>/smaps_rollup), in kB; -1 if gone.
+long private_kb(pid_t pid);
 
 /// How many entries the folder `dir` holds (0 when it does not exist).
 std::size_t files_in(const std::filesystem::path& dir);

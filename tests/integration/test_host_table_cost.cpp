@@ -14,25 +14,6 @@ using namespace it;
 
 namespace {
 
-/// Private_Clean + Private_Dirty of `pid` (/proc/<pid>/smaps_rollup), in kB; -1 if gone.
-long private_kb(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
-    if (!in) {
-        return -1;
-    }
-    long sum = 0;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("Private_Clean:", 0) == 0 || line.rfind("Private_Dirty:", 0) == 0) {
-            std::istringstream fields(line.substr(line.find(':') + 1));
-            long kb = 0;
-            fields >> kb;
-            sum += kb;
-        }
-    }
-    return sum;
-}
-
 struct ChildCost {
     std::string lonc_table_hosts; ///< "table_hosts" of lonc:status (raw JSON, "" if absent)
     std::string lond_table_hosts; ///< the same from the lond child's status file

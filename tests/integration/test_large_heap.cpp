@@ -4,36 +4,12 @@
 // large messages does not hold that memory for the rest of its life.
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <sstream>
+#include <memory>
 #include <vector>
 
 #include "harness.hpp"
 
 using namespace it;
-
-namespace {
-
-/// Private_Clean + Private_Dirty of `pid` (/proc/<pid>/smaps_rollup), in kB; -1 if gone.
-long private_kb(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
-    if (!in) {
-        return -1;
-    }
-    long sum = 0;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("Private_Clean:", 0) == 0 || line.rfind("Private_Dirty:", 0) == 0) {
-            std::istringstream fields(line.substr(line.find(':') + 1));
-            long kb = 0;
-            fields >> kb;
-            sum += kb;
-        }
-    }
-    return sum;
-}
-
-} // namespace
 
 TEST_CASE("after a burst of 1 MiB messages both children give the memory back within seconds",
           "[integration][large-heap]") {
