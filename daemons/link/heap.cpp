@@ -86,7 +86,7 @@ void HeapKeeper::note_large() {
     if (keeper == nullptr) {
         return;
     }
-    ++keeper->activity_;
+    keeper->noted_ = true;
     if (!keeper->armed_) {
         ::mallopt(M_TRIM_THRESHOLD, static_cast<int>(kept_busy));
         keeper->arm();
@@ -95,14 +95,14 @@ void HeapKeeper::note_large() {
 
 void HeapKeeper::arm() {
     armed_ = true;
-    seen_ = activity_;
+    noted_ = false;
     timer_.expires_after(quiet_);
     timer_.async_wait([this](std::error_code ec) {
         if (ec) {
             armed_ = false; // cancelled: the io_context is going away
             return;
         }
-        if (activity_ != seen_) {
+        if (noted_) {
             arm(); // still busy: look again after another `quiet`
             return;
         }

@@ -69,8 +69,9 @@ private:
 /// for the next message (36-57 page faults per request in the lonc child, a quarter of its
 /// CPU). While large messages pass, up to `kept_busy` of freed heap stays for the next one;
 /// `quiet` after the last one, every RoomHolder gives back its room, the child trims its heap
-/// (trim_heap) and keeps heap_kept_quiet again. What stays is what was in use at the peak, so the peak itself
-/// does not grow; it is given back later. One per child process, on its io_context thread.
+/// (trim_heap) and keeps heap_kept_quiet again. What stays is what was in use at the peak,
+/// so the peak itself does not grow; it is given back later. One per child process, on its
+/// io_context thread.
 class HeapKeeper final {
 public:
     static constexpr std::size_t kept_busy = 64 * 1024 * 1024;
@@ -82,11 +83,11 @@ public:
     HeapKeeper& operator=(const HeapKeeper&) = delete;
 
     /// A large message (LineSession: a read or a queued write of 16 KiB or more) passed in
-    /// this process. Cheap: a count, and a timer armed at most once per `quiet`. Does
+    /// this process. Cheap: a flag, and a timer armed at most once per `quiet`. Does
     /// nothing in a process without a HeapKeeper (parents, tests).
     static void note_large();
 
-    /// Trims so far (tests, status).
+    /// Trims so far (tests).
     [[nodiscard]] std::uint64_t trims() const { return trims_; }
 
 private:
@@ -95,8 +96,7 @@ private:
 
     asio::steady_timer timer_;
     std::chrono::milliseconds quiet_;
-    std::uint64_t activity_ = 0; ///< note_large calls
-    std::uint64_t seen_ = 0;     ///< activity_ when the timer was armed
+    bool noted_ = false; ///< a large message passed since the timer was armed
     std::uint64_t trims_ = 0;
     bool armed_ = false;
 };
