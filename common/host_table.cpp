@@ -96,16 +96,23 @@ bool is_hosts_tab(const std::filesystem::path& file) {
 
 namespace {
 
+/// Resolves `h.address` now; when it does not resolve, `h.resolve_error` is "<at()>: cannot
+/// resolve <address>" (`at()`: "<file>:<line>: <key>", where the address was written; built
+/// only then, not for each of a large table's hosts).
+template <class At>
+void resolve_host(Host& h, const At& at) {
+    h.resolved = resolve_address(h.address);
+    if (h.resolved.empty()) {
+        h.resolve_error = at() + ": cannot resolve " + h.address;
+    }
+}
+
 HostTable load_hosts_tab(const std::filesystem::path& file, const std::string& text) {
     std::vector<int> lines;
     std::vector<Host> hosts = parse_hosts_tab(file, text, &lines);
     for (std::size_t i = 0; i < hosts.size(); ++i) {
-        Host& h = hosts[i];
-        h.resolved = resolve_address(h.address);
-        if (h.resolved.empty()) {
-            h.resolve_error = file.string() + ":" + std::to_string(lines[i]) +
-                              ": name: cannot resolve " + h.address;
-        }
+        resolve_host(hosts[i],
+                     [&] { return file.string() + ":" + std::to_string(lines[i]) + ": name"; });
     }
     return HostTable(std::move(hosts));
 }
@@ -148,12 +155,10 @@ HostTable load_host_table(const std::filesystem::path& file, const std::string& 
     std::vector<Host> hosts;
     hosts.reserve(entries->size());
     for (std::size_t i = 0; i < entries->size(); ++i) {
-        Host& h = hosts.emplace_back(std::move((*entries)[i].host));
-        h.resolved = resolve_address(h.address);
-        if (h.resolved.empty()) {
-            h.resolve_error = where + std::to_string((*entries)[i].address_line) + ": hosts[" +
-                              std::to_string(i) + "].address: cannot resolve " + h.address;
-        }
+        resolve_host(hosts.emplace_back(std::move((*entries)[i].host)), [&] {
+            return where + std::to_string((*entries)[i].address_line) + ": hosts[" +
+                   std::to_string(i) + "].address";
+        });
     }
     return HostTable(std::move(hosts));
 }
@@ -198,11 +203,7 @@ HostTable load_host_table_nodes(const std::filesystem::path& file, const std::st
         if (n["role"]) {
             h.role = r.get_optional_string(n["role"], key + ".role").value_or("");
         }
-        h.resolved = resolve_address(h.address);
-        if (h.resolved.empty()) {
-            h.resolve_error = r.where(n["address"]) + ": " + key + ".address: cannot resolve " +
-                              h.address;
-        }
+        resolve_host(h, [&] { return r.where(n["address"]) + ": " + key + ".address"; });
         lines.push_back(n.Mark().line + 1);
         hosts.push_back(std::move(h));
     }
