@@ -66,5 +66,5 @@ int main(int argc, char** argv) {
              return lon::lonc::run_peer_child(set, a.peer, a.fd, a.channel);
          },
          {}, // lonc binds nothing that needs root
-         lon::link::TlsContexts::client_only});
+         lon::lonc::child_tls_contexts});
 }

@@ -202,7 +202,7 @@ void PeerChild::close_revoked_links() {
 }
 
 void PeerChild::apply_bundle(Bundle bundle) {
-    link::ValidatedSet set = link::load_bundle(std::move(bundle), link::TlsContexts::client_only);
+    link::ValidatedSet set = link::load_bundle(std::move(bundle), child_tls_contexts);
     if (set.config.hosts.find(peer_) == nullptr) {
         spdlog::info("{} left the hosts table; exiting", peer_);
         stop(0);

@@ -246,6 +246,10 @@ private:
     int exit_code_ = 0;
 };
 
+/// The TLS context a lonc child builds from a bundle (at start and at each new bundle): it
+/// connects, so only the client one.
+inline constexpr link::TlsContexts child_tls_contexts = link::TlsContexts::client_only;
+
 /// Entry point of the lonc child role (after exec). Returns the process exit code.
 int run_peer_child(link::ValidatedSet& set, const std::string& peer, int listen_fd,
                    int channel_fd);

@@ -78,5 +78,5 @@ int main(int argc, char** argv) {
                         ? lon::link::bind_tcp_listener(cfg.listen_address, cfg.listen_port)
                         : lon::UniqueFd();
          },
-         lon::link::TlsContexts::server_only});
+         lon::lond::child_tls_contexts});
 }

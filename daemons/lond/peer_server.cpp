@@ -135,7 +135,7 @@ void PeerServer::drop_plaintext_if_listed() {
 }
 
 void PeerServer::apply_bundle(Bundle bundle) {
-    link::ValidatedSet set = link::load_bundle(std::move(bundle), link::TlsContexts::server_only);
+    link::ValidatedSet set = link::load_bundle(std::move(bundle), child_tls_contexts);
     if (set.config.hosts.find(peer_) == nullptr) {
         // The parent stops us too; a table without our peer leaves nothing to serve.
         spdlog::info("{} left the hosts table; stopping", peer_);

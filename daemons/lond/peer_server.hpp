@@ -122,6 +122,10 @@ private:
     std::time_t peer_not_after_ = 0; ///< 0: no ssl session yet
 };
 
+/// The TLS context a lond child builds from a bundle (at start and at each new bundle): it
+/// accepts, so only the server one.
+inline constexpr link::TlsContexts child_tls_contexts = link::TlsContexts::server_only;
+
 /// Entry point of the lond child role (after exec). Returns the process exit code.
 int run_peer_server(link::ValidatedSet& set, const std::string& peer, int channel_fd);
 
