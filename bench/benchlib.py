@@ -148,6 +148,16 @@ def cpu_seconds(pids):
     return total / CLK_TCK
 
 
+def machine_busy_seconds():
+    """CPU seconds the whole machine has been busy (every field of /proc/stat's cpu line but
+    idle and iowait), summed over all cores: the difference over a window is the work done
+    in it, whoever did it."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
 def private_kib(pid):
     """Private_Clean + Private_Dirty of a process in KiB (None when gone)."""
     try:
@@ -231,7 +241,10 @@ def ensure_stunnel():
 
 def make_tmpdir(prefix):
     d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
-    atexit.register(shutil.rmtree, d, True)
+    if os.environ.get("BENCH_KEEP"):
+        print(f"BENCH_KEEP: keeping {d} (logs, configs, certificates)", file=sys.stderr)
+    else:
+        atexit.register(shutil.rmtree, d, True)
     return d
 
 
