@@ -3,7 +3,8 @@
 # bench/compare and bench/mesh trust for their figures: the echo server's replies, many lines
 # per connection and many connections; the load tool's JSON (percentiles in order), its
 # --connect-per-request (one connection per request, counted by the server), --pipeline (lines
-# reach the server together), large payloads, and that it counts wrong replies as errors.
+# reach the server together), large payloads, and that it counts wrong replies as errors;
+# and benchlib's reading of the machine's busy CPU (bench/mesh).
 # Env: LONLINK_BUILD (default <repo>/${BUILD_DIR:-build}); needs python3. Skipped (0 passed)
 # when the build has no bench tools (-Dbench=false). Everything in a temporary folder; every
 # process started is stopped by pid. Prints "ok - ..." / "not ok - ..." and "N passed, M failed".
@@ -162,5 +163,20 @@ mkdir -p "$t/floor"
 check "bindfloor binds 300 unix sockets, prints its time and leaves none behind" bash -c '
     out=$("$1" --dir "$2" --count 300) && echo "$out" &&
     [[ $out =~ ^[0-9]+\.[0-9]+$ ]] && [ -z "$(ls -A "$2")" ]' _ "$bindfloor" "$t/floor"
+
+# --- benchlib.machine_busy_seconds: the busy-CPU figure of bench/mesh
+check "benchlib's machine busy CPU grows by at least the CPU a busy loop burns" \
+    python3 - "$root/bench" <<'EOF'
+import os, sys, time
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+import benchlib as bl
+b0, c0 = bl.machine_busy_seconds(), time.process_time()
+while time.process_time() - c0 < 0.5:
+    pass
+burned, busy = time.process_time() - c0, bl.machine_busy_seconds() - b0
+print(f"burned {burned:.2f} s, machine busy {busy:.2f} s")
+sys.exit(0 if busy >= burned - 0.05 else 1)
+EOF
 
 tap_summary
