@@ -195,7 +195,7 @@ void read_log(const YamlReader& r, const Node& n, Config& c) {
 void read_limits(const YamlReader& r, const Node& n, Config& c) {
     r.check_map(n, "limits",
                 {"max_message_bytes", "handshake_timeout", "max_pending_inits",
-                 "max_pending_inits_per_address"});
+                 "max_pending_inits_per_address", "large_message_heap"});
     if (n["max_message_bytes"]) {
         c.limits.max_message_bytes = r.get_size(n["max_message_bytes"], "limits.max_message_bytes");
         if (c.limits.max_message_bytes < 1024 || c.limits.max_message_bytes > (1ULL << 30)) {
@@ -217,6 +217,13 @@ void read_limits(const YamlReader& r, const Node& n, Config& c) {
         c.limits.max_pending_inits_per_address = static_cast<std::size_t>(r.get_int(
             n["max_pending_inits_per_address"], "limits.max_pending_inits_per_address", 1,
             1'000'000));
+    }
+    if (n["large_message_heap"]) {
+        c.limits.large_message_heap =
+            r.get_size(n["large_message_heap"], "limits.large_message_heap");
+        if (c.limits.large_message_heap > (1ULL << 30)) {
+            r.fail(n["large_message_heap"], "limits.large_message_heap", "must be at most 1GiB");
+        }
     }
 }
 

@@ -80,6 +80,11 @@ struct Limits {
     /// per-address bound the newest.
     std::size_t max_pending_inits = 512;
     std::size_t max_pending_inits_per_address = 32;
+    /// Freed heap a child keeps for the next large message while large messages (16 KiB or
+    /// more) pass, instead of giving it back and faulting it in again (daemons/link/heap.hpp,
+    /// HeapKeeper); given back 2 s after the last one. Below 4 MiB (what every process keeps
+    /// anyway) it changes nothing.
+    std::uint64_t large_message_heap = 64ULL * 1024 * 1024;
 };
 
 /// The whole validated configuration of one host. All paths are absolute (relative ones are

@@ -95,6 +95,8 @@ const std::vector<std::pair<std::string, Getter>>& table() {
          [](const Config& c) { return std::to_string(c.limits.max_pending_inits); }},
         {"limits.max_pending_inits_per_address",
          [](const Config& c) { return std::to_string(c.limits.max_pending_inits_per_address); }},
+        {"limits.large_message_heap",
+         [](const Config& c) { return size(c.limits.large_message_heap); }},
     };
     return rows;
 }

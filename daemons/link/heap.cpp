@@ -1,6 +1,8 @@
 #include "heap.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <cstdlib>
 
 #include <malloc.h>
@@ -71,9 +73,31 @@ void trim_heap() {
     ::malloc_trim(0);
 }
 
-HeapKeeper::HeapKeeper(asio::io_context& io, std::chrono::milliseconds quiet)
-    : timer_(io), quiet_(quiet) {
+namespace {
+
+/// M_TRIM_THRESHOLD while large messages pass: never below what is kept when quiet (a smaller
+/// one would trim at ordinary frees too), and within mallopt's int.
+int busy_threshold(std::uint64_t bytes) {
+    return static_cast<int>(std::clamp<std::uint64_t>(bytes, heap_kept_quiet,
+                                                      std::numeric_limits<int>::max()));
+}
+
+} // namespace
+
+HeapKeeper::HeapKeeper(asio::io_context& io, std::uint64_t kept_busy,
+                       std::chrono::milliseconds quiet)
+    : timer_(io), kept_busy_(busy_threshold(kept_busy)), quiet_(quiet) {
     keeper = this;
+}
+
+void HeapKeeper::set_kept_busy(std::uint64_t bytes) {
+    if (keeper == nullptr) {
+        return;
+    }
+    keeper->kept_busy_ = busy_threshold(bytes);
+    if (keeper->armed_) {
+        ::mallopt(M_TRIM_THRESHOLD, keeper->kept_busy_);
+    }
 }
 
 HeapKeeper::~HeapKeeper() {
@@ -88,7 +112,7 @@ void HeapKeeper::note_large() {
     }
     keeper->noted_ = true;
     if (!keeper->armed_) {
-        ::mallopt(M_TRIM_THRESHOLD, static_cast<int>(kept_busy));
+        ::mallopt(M_TRIM_THRESHOLD, keeper->kept_busy_);
         keeper->arm();
     }
 }

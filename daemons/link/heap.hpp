@@ -67,17 +67,18 @@ private:
 /// stop. With 1 MiB messages, 8 at a time, a child's heap swings by tens of MiB; glibc
 /// gave everything above heap_kept_quiet back at each free and faulted it in again, zeroed,
 /// for the next message (36-57 page faults per request in the lonc child, a quarter of its
-/// CPU). While large messages pass, up to `kept_busy` of freed heap stays for the next one;
+/// CPU). While large messages pass, up to `kept_busy` (limits.large_message_heap, at least
+/// heap_kept_quiet) of freed heap stays for the next one;
 /// `quiet` after the last one, every RoomHolder gives back its room, the child trims its heap
 /// (trim_heap) and keeps heap_kept_quiet again. What stays is what was in use at the peak,
 /// so the peak itself does not grow; it is given back later. One per child process, on its
 /// io_context thread.
 class HeapKeeper final {
 public:
-    static constexpr std::size_t kept_busy = 64 * 1024 * 1024;
     static constexpr std::chrono::milliseconds default_quiet{2000};
 
-    explicit HeapKeeper(asio::io_context& io, std::chrono::milliseconds quiet = default_quiet);
+    HeapKeeper(asio::io_context& io, std::uint64_t kept_busy,
+               std::chrono::milliseconds quiet = default_quiet);
     ~HeapKeeper();
     HeapKeeper(const HeapKeeper&) = delete;
     HeapKeeper& operator=(const HeapKeeper&) = delete;
@@ -87,6 +88,10 @@ public:
     /// nothing in a process without a HeapKeeper (parents, tests).
     static void note_large();
 
+    /// A reload's limits.large_message_heap for this process's keeper (if any); in effect at
+    /// once while large messages pass.
+    static void set_kept_busy(std::uint64_t bytes);
+
     /// Trims so far (tests).
     [[nodiscard]] std::uint64_t trims() const { return trims_; }
 
@@ -95,6 +100,7 @@ private:
     void give_back();
 
     asio::steady_timer timer_;
+    int kept_busy_; ///< M_TRIM_THRESHOLD while busy
     std::chrono::milliseconds quiet_;
     bool noted_ = false; ///< a large message passed since the timer was armed
     std::uint64_t trims_ = 0;

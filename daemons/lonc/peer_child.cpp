@@ -210,6 +210,7 @@ void PeerChild::apply_bundle(Bundle bundle) {
     }
     config_ = std::move(set.config);
     peer_host_ = config_.hosts.find(peer_);
+    link::HeapKeeper::set_kept_busy(config_.limits.large_message_heap);
     spdlog::info("reloaded {} (as validated by the parent)", config_.file.string());
     adopt_tls(std::move(set.tls.credentials));
     maybe_connect();
@@ -1273,7 +1274,8 @@ int run_peer_child(link::ValidatedSet& set, const std::string& peer, int listen_
         return 2;
     }
     asio::io_context io{1};
-    link::HeapKeeper heap(io); // stops with io.stop(), like everything else here
+    // Stops with io.stop(), like everything else here.
+    link::HeapKeeper heap(io, set.config.limits.large_message_heap);
     PeerChild child(io, set, peer, std::move(fd), std::move(channel));
     child.start();
     io.run();

@@ -143,6 +143,7 @@ void PeerServer::apply_bundle(Bundle bundle) {
         return;
     }
     config_ = std::move(set.config);
+    link::HeapKeeper::set_kept_busy(config_.limits.large_message_heap);
     handlers_.set_limits(config_.lond.max_handler_requests, config_.lond.max_handler_queue);
     handler_pool_.configure(handler_settings(config_));
     tls_ = std::move(set.tls.credentials);
@@ -450,7 +451,8 @@ int run_peer_server(link::ValidatedSet& set, const std::string& peer, int channe
         return 2;
     }
     asio::io_context io{1};
-    link::HeapKeeper heap(io); // stops with io.stop(), like everything else here
+    // Stops with io.stop(), like everything else here.
+    link::HeapKeeper heap(io, set.config.limits.large_message_heap);
     PeerServer server(io, set, peer, std::move(channel));
     server.start();
     io.run();

@@ -194,6 +194,7 @@ TEST_CASE("Config: every default when only the required keys are given", "[commo
     CHECK(c.lond.handler_connections == 4);
     CHECK(c.limits.max_pending_inits == 512);
     CHECK(c.limits.max_pending_inits_per_address == 32);
+    CHECK(c.limits.large_message_heap == 64ULL * 1024 * 1024);
     CHECK(c.self().id == "msul1");
     CHECK(c.self().resolved == std::vector<std::string>{"127.0.0.11"});
 }
@@ -300,6 +301,8 @@ TEST_CASE("Config: values out of range name their key and line", "[common]") {
          "DIR/lonlink.yaml:3: limits.max_message_bytes: must be between 1KiB and 1GiB"},
         {"limits: { max_message_bytes: 1025MiB }",
          "DIR/lonlink.yaml:3: limits.max_message_bytes: must be between 1KiB and 1GiB"},
+        {"limits: { large_message_heap: 1025MiB }",
+         "DIR/lonlink.yaml:3: limits.large_message_heap: must be at most 1GiB"},
         {"limits: { handshake_timeout: 0ms }",
          "DIR/lonlink.yaml:3: limits.handshake_timeout: must be more than zero"},
         {"lond: { load_limit: 0 }", "DIR/lonlink.yaml:3: lond.load_limit: must be more than zero"},
@@ -378,7 +381,7 @@ TEST_CASE("Config: liveness and limit keys", "[common]") {
 hosts_file: hosts.yaml
 lonc: { keepalive: 2s, max_queued: 50, max_outstanding_per_client: 7, client_idle_timeout: 3s }
 lond: { idle_timeout: 9s, max_handler_requests: 2, max_handler_queue: 0, handler_connections: 7 }
-limits: { max_pending_inits: 10, max_pending_inits_per_address: 3 }
+limits: { max_pending_inits: 10, max_pending_inits_per_address: 3, large_message_heap: 8MiB }
 )"));
     CHECK(c.lonc.max_queued == 50);
     CHECK(c.lonc.max_outstanding_per_client == 7);
@@ -389,6 +392,7 @@ limits: { max_pending_inits: 10, max_pending_inits_per_address: 3 }
     CHECK(c.lond.handler_connections == 7);
     CHECK(c.limits.max_pending_inits == 10);
     CHECK(c.limits.max_pending_inits_per_address == 3);
+    CHECK(c.limits.large_message_heap == 8ULL * 1024 * 1024);
 
     SECTION("lond.idle_timeout follows lonc.keepalive when unset") {
         auto d = lon::load_config(dir.write("k.yaml", "host_id: msul1\nhosts_file: hosts.yaml\n"

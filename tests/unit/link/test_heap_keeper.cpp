@@ -52,7 +52,7 @@ TEST_CASE("HeapKeeper: what large messages free stays while they pass and is giv
         using std::chrono::milliseconds;
         constexpr milliseconds quiet(200);
         asio::io_context io;
-        lon::link::HeapKeeper keeper(io, quiet);
+        lon::link::HeapKeeper keeper(io, 64 * mib, quiet);
         auto t0 = std::chrono::steady_clock::now();
         lon::link::HeapKeeper::note_large();
         churn(16);
@@ -81,6 +81,23 @@ TEST_CASE("HeapKeeper: what large messages free stays while they pass and is giv
         churn(16); // no large message noted since the trim: quiet rules again
         CHECK(kept() <= lon::link::heap_kept_quiet);
     }
+
+    SECTION("limits.large_message_heap bounds what is kept while busy, and a reload's value "
+            "applies at once") {
+        asio::io_context io;
+        lon::link::HeapKeeper keeper(io, 8 * mib);
+        lon::link::HeapKeeper::note_large();
+        churn(6); // 6 MiB: more than the quiet 4, within the 8 configured
+        CHECK(kept() >= 5 * mib);
+        churn(16); // over 8 MiB when freed: given back
+        CHECK(kept() < mib);
+        lon::link::HeapKeeper::set_kept_busy(32 * mib); // a reload, while busy
+        churn(16);
+        CHECK(kept() >= 12 * mib);
+        lon::link::HeapKeeper::set_kept_busy(0); // below the quiet 4 MiB: as if quiet
+        churn(6);
+        CHECK(kept() <= lon::link::heap_kept_quiet);
+    }
 }
 
 TEST_CASE("HeapKeeper: when large messages stop, every RoomHolder alive gives its room back",
@@ -90,7 +107,7 @@ TEST_CASE("HeapKeeper: when large messages stop, every RoomHolder alive gives it
         void release_room() override { ++released; }
     };
     asio::io_context io;
-    lon::link::HeapKeeper keeper(io, std::chrono::milliseconds(20));
+    lon::link::HeapKeeper keeper(io, 64 * mib, std::chrono::milliseconds(20));
     Holder a;
     auto b = std::make_unique<Holder>();
     Holder c;
