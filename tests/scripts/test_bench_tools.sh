@@ -4,7 +4,7 @@
 # per connection and many connections; the load tool's JSON (percentiles in order), its
 # --connect-per-request (one connection per request, counted by the server), --pipeline (lines
 # reach the server together), large payloads, and that it counts wrong replies as errors;
-# and benchlib's reading of the machine's busy CPU (bench/mesh).
+# benchlib's reading of the machine's busy CPU (bench/mesh); bench/child-cost on 2 hosts.
 # Env: LONLINK_BUILD (default <repo>/${BUILD_DIR:-build}); needs python3. Skipped (0 passed)
 # when the build has no bench tools (-Dbench=false). Everything in a temporary folder; every
 # process started is stopped by pid. Prints "ok - ..." / "not ok - ..." and "N passed, M failed".
@@ -178,5 +178,20 @@ burned, busy = time.process_time() - c0, bl.machine_busy_seconds() - b0
 print(f"burned {burned:.2f} s, machine busy {busy:.2f} s")
 sys.exit(0 if busy >= burned - 0.05 else 1)
 EOF
+
+# --- bench/child-cost: one round on a 2-host cluster (certificates by the project's scripts)
+check "bench/child-cost measures a lonc and a lond child, each costing more CPU than a bare start" \
+    bash -c 'timeout 300 "$1/bench/child-cost" --build "$2" --hosts 2 --rounds 1 --json "$3" &&
+        python3 - "$3" "$2" <<'"'"'EOF'"'"'
+import json, sys
+m = json.load(open(sys.argv[1]))[sys.argv[2]]
+med, runs = m["median"], m["all"]
+print(med, {k: len(v) for k, v in runs.items()})
+ok = (len(runs["lonc"]) == 1 and len(runs["lond"]) == 1 and len(runs["version"]) >= 1
+      and med["version"][0] > 0.5 and med["version"][1] > 10
+      and med["lonc"][0] > med["version"][0] and med["lond"][0] > med["version"][0]
+      and med["lonc"][1] > med["version"][1] and med["parents"][0] > 0)
+sys.exit(0 if ok else 1)
+EOF' _ "$root" "$build" "$t/child-cost.json"
 
 tap_summary
