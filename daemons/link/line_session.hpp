@@ -15,6 +15,7 @@
 
 #include "heap.hpp"
 #include "line_framer.hpp"
+#include "net.hpp"
 #include "output_flusher.hpp"
 
 namespace lon::link {
@@ -318,11 +319,8 @@ private:
         if constexpr (requires(Socket& s, std::error_code& e) { s.try_write_some(wbufs_, e); }) {
             return socket_.try_write_some(std::span(first, wbufs_.end()), ec);
         } else {
-            if (!socket_.non_blocking()) {
-                socket_.non_blocking(true, ec);
-                if (ec) {
-                    return 0;
-                }
+            if (!ensure_non_blocking(socket_, ec)) {
+                return 0;
             }
             return socket_.write_some(std::span(first, wbufs_.end()), ec);
         }

@@ -12,6 +12,17 @@
 
 namespace lon::link {
 
+/// Puts an Asio socket in non-blocking mode once (Asio remembers it, so the call is a flag
+/// test after the first time); false with `ec`. For writes that try the kernel first.
+template <typename AsioSocket>
+bool ensure_non_blocking(AsioSocket& s, std::error_code& ec) {
+    ec.clear();
+    if (!s.non_blocking()) {
+        s.non_blocking(true, ec);
+    }
+    return !ec;
+}
+
 /// Binds and listens on a unix stream socket at `path` (a stale socket file is replaced; any
 /// other file there is an error), mode 0660, group `group` when given and known. A missing
 /// group is not fatal: `warning` says so. The path appears only once the socket listens with

@@ -8,6 +8,7 @@
 #include <asio.hpp>
 #include <asio/ssl.hpp>
 
+#include "net.hpp"
 #include "tls_stream.hpp"
 
 namespace lon::link {
@@ -72,7 +73,7 @@ public:
     /// encrypted; while any of its ciphertext is still unsent, `ec` is would_block (wait
     /// for wait_write and call again, with what is left: the ciphertext goes first).
     std::size_t try_write_some(std::span<const asio::const_buffer> buffers, std::error_code& ec) {
-        if (!make_non_blocking(socket_, ec)) {
+        if (!ensure_non_blocking(socket_, ec)) {
             return 0;
         }
         if (!tls_) {
@@ -99,15 +100,6 @@ public:
     void close(std::error_code& ec) { socket_.close(ec); }
 
 private:
-    /// Puts the socket in non-blocking mode once (asio remembers it); false with `ec`.
-    static bool make_non_blocking(asio::ip::tcp::socket& s, std::error_code& ec) {
-        ec.clear();
-        if (!s.non_blocking()) {
-            s.non_blocking(true, ec);
-        }
-        return !ec;
-    }
-
     /// Sends the pending ciphertext without blocking; false with `ec` (would_block when the
     /// kernel did not take all of it).
     static bool send_ciphertext(const std::shared_ptr<TlsStream>& tls, asio::ip::tcp::socket& s,
@@ -204,7 +196,7 @@ private:
             std::error_code ec;
             auto r = tls->handshake(ec);
             std::error_code sec;
-            if (!make_non_blocking(*socket, sec) || !send_ciphertext(tls, *socket, sec)) {
+            if (!ensure_non_blocking(*socket, sec) || !send_ciphertext(tls, *socket, sec)) {
                 if (r != TlsStream::Result::error && sec == asio::error::would_block) {
                     auto* s = socket;
                     s->async_wait(asio::socket_base::wait_write, std::move(*this));
