@@ -193,9 +193,21 @@ check "issued.txt records certa" grep -q "certa" "$t/ca/issued.txt"
 # --- host certa: install (clean file) ----------------------------------------------------------
 # A fake lond (its comm is "lond") with a pid file, to see the reload.
 mkdir -p "$t/a/run" "$t/fake"
+# On HUP it answers as lond does, in run/lond.reload: "<pid> <n> reloaded <file>", or the
+# verdict in $t/fake/verdict when that file exists ("refused: ...").
 cat >"$t/fake/lond" <<EOF
 #!/bin/bash
-trap 'echo hup >>"$t/fake/hups"' HUP
+n=0
+hup() {
+    echo hup >>"$t/fake/hups"
+    n=\$((n + 1))
+    if [ -f "$t/fake/verdict" ]; then
+        echo "\$\$ \$n \$(cat "$t/fake/verdict")" >"$t/a/run/lond.reload"
+    else
+        echo "\$\$ \$n reloaded $t/a/lonlink.yaml" >"$t/a/run/lond.reload"
+    fi
+}
+trap hup HUP
 while :; do sleep 0.1; done
 EOF
 chmod +x "$t/fake/lond"
@@ -223,6 +235,15 @@ for _ in $(seq 100); do [ -s "$t/fake/hups" ] && break; sleep 0.1; done
 check "the response script says it sent HUP to the running lond" grep -q "lond: sent HUP to pid $fake_pid" "$t/install1.log"
 check "running lond (pid file, comm lond) got HUP" grep -q hup "$t/fake/hups"
 check "lonc.pid naming a non-lonc process: no HUP, reported" grep -q "lonc: not running (stale pid file" "$t/install1.log"
+check "the response script reports lond's verdict: reloaded" grep -q "lond: reloaded: it uses the new certificate" "$t/install1.log"
+# A lond that refuses the new set: the script says so, with the reason, and exits 1.
+echo "refused: lonhostkey.pem: unreadable" >"$t/fake/verdict"
+refuses "a response whose reload lond refuses exits non-zero" bash "$RA" --config "$t/a/lonlink.yaml"
+cp "$t/last.log" "$t/refused.log"
+check "... and says lond refused, why, and that the old certificates stay in use" bash -c '
+    grep -q "lond (pid $2) refused: lonhostkey.pem: unreadable" "$1" &&
+    grep -q "the certificate is installed, but lond keeps running with its previous" "$1"' _ "$t/refused.log" "$fake_pid"
+rm -f "$t/fake/verdict"
 
 # --- mail-saved response (headers on top, CRLF, signature below), via the documented one-liner ---
 rm -f "$A/lonhostcert.pem" "$A/loncapaCA.pem" "$A"/*.prev
