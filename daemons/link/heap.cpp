@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <cstdlib>
+#include <limits>
 
 #include <malloc.h>
 #include <sys/mman.h>

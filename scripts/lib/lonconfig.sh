@@ -10,6 +10,7 @@
 #   lonconf_load FILE             sets the LONCONF_* variables (see below); 1 + message on error
 #   lonconf_host_ids HOSTS_FILE   prints every host id of a hosts table, in order
 #   lonconf_value FILE SECTION KEY  one setting as the daemons load it (SECTION empty: top level)
+#   lonconf_await_reload FILE PID BEFORE  a daemon's verdict on the HUP just sent (10 s at most)
 #
 # There is one parser: the daemons' own. Every value comes from `lond --config FILE --print
 # KEY` (hosts tables: `lond --hosts-file FILE --print hosts`), so a script never acts on a
@@ -126,4 +127,26 @@ lonconf_load() {
         LONCONF_RUN_DIR LONCONF_STATE_DIR LONCONF_SOCKET_DIR LONCONF_LOG_DIR LONCONF_SPOOL_DIR \
         LONCONF_KEY_PASSPHRASE_FILE
     return 0
+}
+
+# lonconf_await_reload FILE PID BEFORE — after a HUP to the daemon parent PID, waits (10 s at
+# most) for its verdict in FILE (<run_dir>/<daemon>.reload, whose first line it rewrites after
+# every HUP: "<pid> <n> reloaded <file>" or "<pid> <n> refused: <reason>"): a first line that
+# differs from BEFORE (read before the HUP) and names PID. Prints the verdict without pid and
+# count ("reloaded <file>" or "refused: <reason>"); 1 when none came in time.
+lonconf_await_reload() {
+    local file=$1 pid=$2 before=$3 now t deadline
+    t=${EPOCHREALTIME/[.,]/}
+    deadline=$((10#$t / 1000 + 10000))
+    while :; do
+        now=$(head -n 1 -- "$file" 2>/dev/null || true)
+        if [ -n "$now" ] && [ "$now" != "$before" ] && [ "${now%% *}" = "$pid" ]; then
+            now=${now#* }
+            printf '%s\n' "${now#* }"
+            return 0
+        fi
+        t=${EPOCHREALTIME/[.,]/}
+        [ $((10#$t / 1000)) -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
 }
