@@ -93,6 +93,44 @@ TEST_CASE("ops: loncontrol reload says whether the daemons took it", "[integrati
     CHECK(loncontrol(c, 0, "stop").code == 0);
 }
 
+TEST_CASE("ops: loncontrol reload of a hung daemon (SIGSTOP) says that it did not answer, "
+          "and the daemon takes the reload once it runs again",
+          "[integration][ops][reload_hung]") {
+    Cluster c(hosts(2));
+    PidFileGuard guard;
+    guard.add_host(c, 0);
+    REQUIRE(loncontrol(c, 0, "start").code == 0);
+    auto lond_pid = read_pid_file(c.run_dir(0) / "lond.pid");
+    auto lonc_pid = read_pid_file(c.run_dir(0) / "lonc.pid");
+    REQUIRE(lond_pid);
+    REQUIRE(lonc_pid);
+    REQUIRE(::kill(*lond_pid, SIGSTOP) == 0);
+    struct Resume { // the parent runs again on every way out of the test
+        pid_t pid;
+        ~Resume() { ::kill(pid, SIGCONT); }
+    } resume{*lond_pid};
+
+    auto started = Clock::now();
+    auto r = loncontrol(c, 0, "reload");
+    auto took = Clock::now() - started;
+    INFO(r.output);
+    CHECK(r.code != 0);
+    CHECK(has_line_with(r.output, {"lond", "did not say within 10 s", "lond.log"}));
+    CHECK(has_line_with(r.output, {"lonc", "reloaded"})); // the other daemon is not held up
+    CHECK(took >= 9s); // it waited for the verdict, bounded
+    CHECK(took < 20s);
+
+    // Running again, lond handles the HUP that waited and says so where loncontrol looks.
+    REQUIRE(::kill(*lond_pid, SIGCONT) == 0);
+    auto verdict_file = c.run_dir(0) / "lond.reload";
+    CHECK(wait_until(10s, [&] {
+        std::string v = read_file(verdict_file);
+        return v.rfind(std::to_string(*lond_pid) + " ", 0) == 0 && contains(v, " reloaded ");
+    }));
+    CHECK(loncontrol(c, 0, "reload").code == 0);
+    CHECK(loncontrol(c, 0, "stop").code == 0);
+}
+
 TEST_CASE("ops: loncontrol restart with a broken config keeps the host running",
           "[integration][ops]") {
     Cluster c(hosts(2));

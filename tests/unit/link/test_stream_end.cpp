@@ -1,0 +1,126 @@
+// The end of a stream is seen even when it arrives together with the last bytes: the peer
+// writes its last line and closes (or is killed and its kernel resets the connection) while
+// the reader sleeps, so one epoll edge announces both. Asio's reactor is edge-triggered; a
+// reader that, after a short read, waited for the next edge instead of asking the kernel
+// again (the EAGAIN recv that costs a system call per wakeup) would never see that end: a
+// half-closed local client would wait forever for its reply to be followed by a close, and
+// a link would not notice a dead peer until its next write. Guards any attempt to skip that
+// recv (bench/README.md, "Reads that ask the kernel twice", tried one). Real sockets: TCP on
+// loopback as the links use, a unix socketpair as local clients use; one io_context.
+
+#include <array>
+#include <chrono>
+#include <string>
+#include <system_error>
+
+#include <asio.hpp>
+#include <catch2/catch.hpp>
+#include <sys/socket.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// What a reader saw: the bytes, and whether (and how) the stream ended.
+struct Seen {
+    std::string data;
+    bool ended = false;
+    std::error_code end;
+};
+
+/// Reads from `s` until end of stream or error, starting each read from the last one's
+/// handler (as LineSession does).
+template <class Socket>
+void read_all(Socket& s, std::array<char, 4096>& buf, Seen& seen) {
+    s.async_read_some(asio::buffer(buf), [&s, &buf, &seen](std::error_code ec, std::size_t n) {
+        seen.data.append(buf.data(), n);
+        if (ec) {
+            seen.ended = true;
+            seen.end = ec;
+            return;
+        }
+        read_all(s, buf, seen);
+    });
+}
+
+/// Runs `io` until `done` or 3 s have passed.
+template <class Pred>
+bool run_until(asio::io_context& io, Pred done) {
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+        io.run_for(20ms);
+        io.restart();
+    }
+    return done();
+}
+
+} // namespace
+
+TEST_CASE("stream_end: a TCP link's last bytes and FIN arriving together after a drained "
+          "read: both are seen",
+          "[stream_end]") {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::ip::tcp::socket peer(io);
+    peer.connect(acceptor.local_endpoint());
+    asio::ip::tcp::socket reader(io);
+    acceptor.accept(reader);
+
+    std::array<char, 4096> buf{};
+    Seen seen;
+    read_all(reader, buf, seen);
+    asio::write(peer, asio::buffer(std::string("first\n")));
+    // The first line read: the socket is empty again and the reader's next read is queued.
+    REQUIRE(run_until(io, [&] { return seen.data == "first\n"; }));
+    CHECK_FALSE(seen.ended);
+
+    // Last line and FIN, both in the reader's socket before its reactor looks again.
+    asio::write(peer, asio::buffer(std::string("last\n")));
+    peer.shutdown(asio::ip::tcp::socket::shutdown_send);
+    REQUIRE(run_until(io, [&] { return seen.ended; }));
+    CHECK(seen.data == "first\nlast\n");
+    CHECK(seen.end == asio::error::eof);
+}
+
+TEST_CASE("stream_end: a reset that comes with the last bytes is seen", "[stream_end]") {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::ip::tcp::socket peer(io);
+    peer.connect(acceptor.local_endpoint());
+    asio::ip::tcp::socket reader(io);
+    acceptor.accept(reader);
+
+    std::array<char, 4096> buf{};
+    Seen seen;
+    read_all(reader, buf, seen);
+    asio::write(peer, asio::buffer(std::string("first\n")));
+    REQUIRE(run_until(io, [&] { return seen.data == "first\n"; }));
+
+    // Data, then a close with unread data of its own on the peer's side: the kernel sends a
+    // reset (SO_LINGER 0 makes it one whatever the peer had read).
+    asio::write(peer, asio::buffer(std::string("last\n")));
+    peer.set_option(asio::socket_base::linger(true, 0));
+    peer.close();
+    REQUIRE(run_until(io, [&] { return seen.ended; }));
+    CHECK(seen.end); // the reset, or the FIN if the last bytes were taken first
+}
+
+TEST_CASE("stream_end: a unix client's last line and FIN arriving together: both are seen",
+          "[stream_end]") {
+    asio::io_context io;
+    asio::local::stream_protocol::socket reader(io);
+    asio::local::stream_protocol::socket peer(io);
+    asio::local::connect_pair(reader, peer);
+
+    std::array<char, 4096> buf{};
+    Seen seen;
+    read_all(reader, buf, seen);
+    asio::write(peer, asio::buffer(std::string("first\n")));
+    REQUIRE(run_until(io, [&] { return seen.data == "first\n"; }));
+
+    asio::write(peer, asio::buffer(std::string("last\n")));
+    peer.shutdown(asio::local::stream_protocol::socket::shutdown_send);
+    REQUIRE(run_until(io, [&] { return seen.ended; }));
+    CHECK(seen.data == "first\nlast\n");
+    CHECK(seen.end == asio::error::eof);
+}
