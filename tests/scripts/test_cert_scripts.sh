@@ -194,14 +194,17 @@ check "issued.txt records certa" grep -q "certa" "$t/ca/issued.txt"
 # A fake lond (its comm is "lond") with a pid file, to see the reload.
 mkdir -p "$t/a/run" "$t/fake"
 # On HUP it answers as lond does, in run/lond.reload: "<pid> <n> reloaded <file>", or the
-# verdict in $t/fake/verdict when that file exists ("refused: ...").
+# verdict in $t/fake/verdict when that file exists ("refused: ..."), or nothing at all while
+# $t/fake/silent exists (a hung lond).
 cat >"$t/fake/lond" <<EOF
 #!/bin/bash
 n=0
 hup() {
     echo hup >>"$t/fake/hups"
     n=\$((n + 1))
-    if [ -f "$t/fake/verdict" ]; then
+    if [ -f "$t/fake/silent" ]; then
+        return # a hung lond: no verdict
+    elif [ -f "$t/fake/verdict" ]; then
         echo "\$\$ \$n \$(cat "$t/fake/verdict")" >"$t/a/run/lond.reload"
     else
         echo "\$\$ \$n reloaded $t/a/lonlink.yaml" >"$t/a/run/lond.reload"
@@ -244,6 +247,16 @@ check "... and says lond refused, why, and that the old certificates stay in use
     grep -q "lond (pid $2) refused: lonhostkey.pem: unreadable" "$1" &&
     grep -q "the certificate is installed, but lond keeps running with its previous" "$1"' _ "$t/refused.log" "$fake_pid"
 rm -f "$t/fake/verdict"
+# A lond that never answers (hung): the script waits 10 s at most, warns, and still succeeds
+# (the certificate is installed; whether lond took it is unknown).
+touch "$t/fake/silent"
+started=$SECONDS
+check "a response whose reload lond never answers still installs (exit 0)" bash "$RA" --config "$t/a/lonlink.yaml"
+waited=$((SECONDS - started))
+cp "$t/last.log" "$t/silent.log"
+check "... and warns that lond did not say within 10 s whether it reloaded" grep -q "lond (pid $fake_pid) did not say within 10 s whether it reloaded" "$t/silent.log"
+check "... after waiting about 10 s, not forever ($waited s)" test "$waited" -ge 9 -a "$waited" -le 20
+rm -f "$t/fake/silent"
 
 # --- mail-saved response (headers on top, CRLF, signature below), via the documented one-liner ---
 rm -f "$A/lonhostcert.pem" "$A/loncapaCA.pem" "$A"/*.prev
