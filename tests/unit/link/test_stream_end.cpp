@@ -15,7 +15,6 @@
 
 #include <asio.hpp>
 #include <catch2/catch.hpp>
-#include <sys/socket.h>
 
 namespace {
 
