@@ -4,7 +4,9 @@
 
 #include <csignal>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -43,17 +45,25 @@ void break_config(const std::filesystem::path& config) {
     std::ofstream(config, std::ios::app) << "bogus_key: 1\n";
 }
 
-} // namespace
-
-TEST_CASE("ops: loncontrol reload says whether the daemons took it", "[integration][ops]") {
-    Cluster c(hosts(2));
-    PidFileGuard guard;
+/// Host 0 started through loncontrol (its daemons killed by `guard` at the end): the pids of
+/// its lond and lonc parents.
+std::pair<std::optional<pid_t>, std::optional<pid_t>> start_host0(Cluster& c,
+                                                                    PidFileGuard& guard) {
     guard.add_host(c, 0);
     REQUIRE(loncontrol(c, 0, "start").code == 0);
     auto lond_pid = read_pid_file(c.run_dir(0) / "lond.pid");
     auto lonc_pid = read_pid_file(c.run_dir(0) / "lonc.pid");
     REQUIRE(lond_pid);
     REQUIRE(lonc_pid);
+    return {lond_pid, lonc_pid};
+}
+
+} // namespace
+
+TEST_CASE("ops: loncontrol reload says whether the daemons took it", "[integration][ops]") {
+    Cluster c(hosts(2));
+    PidFileGuard guard;
+    auto [lond_pid, lonc_pid] = start_host0(c, guard);
     std::string good = read_file(c.config(0));
 
     // A config that does not load: nothing is sent, and it says so.
@@ -98,12 +108,7 @@ TEST_CASE("ops: loncontrol reload of a hung daemon (SIGSTOP) says that it did no
           "[integration][ops][reload_hung]") {
     Cluster c(hosts(2));
     PidFileGuard guard;
-    guard.add_host(c, 0);
-    REQUIRE(loncontrol(c, 0, "start").code == 0);
-    auto lond_pid = read_pid_file(c.run_dir(0) / "lond.pid");
-    auto lonc_pid = read_pid_file(c.run_dir(0) / "lonc.pid");
-    REQUIRE(lond_pid);
-    REQUIRE(lonc_pid);
+    auto [lond_pid, lonc_pid] = start_host0(c, guard);
     REQUIRE(::kill(*lond_pid, SIGSTOP) == 0);
     struct Resume { // the parent runs again on every way out of the test
         pid_t pid;
@@ -136,12 +141,7 @@ TEST_CASE("ops: loncontrol restart with a broken config keeps the host running",
           "[integration][ops]") {
     Cluster c(hosts(2));
     PidFileGuard guard;
-    guard.add_host(c, 0);
-    REQUIRE(loncontrol(c, 0, "start").code == 0);
-    auto lond_pid = read_pid_file(c.run_dir(0) / "lond.pid");
-    auto lonc_pid = read_pid_file(c.run_dir(0) / "lonc.pid");
-    REQUIRE(lond_pid);
-    REQUIRE(lonc_pid);
+    auto [lond_pid, lonc_pid] = start_host0(c, guard);
     std::string good = read_file(c.config(0));
 
     break_config(c.config(0));
