@@ -179,6 +179,18 @@ print(f"burned {burned:.2f} s, machine busy {busy:.2f} s")
 sys.exit(0 if busy >= burned - 0.05 else 1)
 EOF
 
+# --- bench/ab: one round of one short window per build (the same build twice)
+check "bench/ab measures both builds, interleaved, and prints B/A ratios" \
+    bash -c 'timeout 300 "$1/bench/ab" --a "$2" --b "$2" --scenarios c1 --rows builtin \
+        --duration 0.3 --rounds 1 --json "$3" >"$3.md" 2>"$3.err" &&
+        grep -q "B/A req/s" "$3.md" && grep -q "^| c1 | builtin | [0-9]" "$3.md" &&
+        python3 -c "
+import json, sys
+w = json.load(open(sys.argv[1]))[\"windows\"]
+assert sorted(x[\"build\"] for x in w) == [\"A\", \"B\"], w
+assert all(x[\"requests\"] > 0 and x[\"errors\"] == 0 for x in w), w
+" "$3"' _ "$root" "$build" "$t/ab.json"
+
 # --- bench/child-cost: one round on a 2-host cluster (certificates by the project's scripts)
 check "bench/child-cost measures a lonc and a lond child, each costing more CPU than a bare start" \
     bash -c 'timeout 300 "$1/bench/child-cost" --build "$2" --hosts 2 --rounds 1 --json "$3" &&
