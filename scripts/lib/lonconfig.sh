@@ -11,6 +11,7 @@
 #   lonconf_host_ids HOSTS_FILE   prints every host id of a hosts table, in order
 #   lonconf_value FILE SECTION KEY  one setting as the daemons load it (SECTION empty: top level)
 #   lonconf_await_reload FILE PID BEFORE  a daemon's verdict on the HUP just sent (10 s at most)
+#   lonconf_now_ms                the wall clock in milliseconds (for deadlines)
 #
 # There is one parser: the daemons' own. Every value comes from `lond --config FILE --print
 # KEY` (hosts tables: `lond --hosts-file FILE --print hosts`), so a script never acts on a
@@ -135,9 +136,8 @@ lonconf_load() {
 # differs from BEFORE (read before the HUP) and names PID. Prints the verdict without pid and
 # count ("reloaded <file>" or "refused: <reason>"); 1 when none came in time.
 lonconf_await_reload() {
-    local file=$1 pid=$2 before=$3 now t deadline
-    t=${EPOCHREALTIME/[.,]/}
-    deadline=$((10#$t / 1000 + 10000))
+    local file=$1 pid=$2 before=$3 now deadline
+    deadline=$(($(lonconf_now_ms) + 10000))
     while :; do
         now=$(head -n 1 -- "$file" 2>/dev/null || true)
         if [ -n "$now" ] && [ "$now" != "$before" ] && [ "${now%% *}" = "$pid" ]; then
@@ -145,8 +145,13 @@ lonconf_await_reload() {
             printf '%s\n' "${now#* }"
             return 0
         fi
-        t=${EPOCHREALTIME/[.,]/}
-        [ $((10#$t / 1000)) -lt "$deadline" ] || return 1
+        [ "$(lonconf_now_ms)" -lt "$deadline" ] || return 1
         sleep 0.05
     done
+}
+
+# lonconf_now_ms — the wall clock in milliseconds (bash's EPOCHREALTIME, no process started).
+lonconf_now_ms() {
+    local t=${EPOCHREALTIME/[.,]/}
+    echo $((10#$t / 1000))
 }
