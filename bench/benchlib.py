@@ -315,17 +315,20 @@ class Cluster:
         ca = os.path.join(self.root, "ca")
         out = os.path.join(self.root, "responses")
         os.makedirs(out, exist_ok=True)
+        # Every script reads the configuration through lond: hand them the build's lond (a
+        # checkout's build/ is only their last resort, and --build may name another folder).
         run_script(["bash", f"{scripts}/make-cluster-ca", "--ca-dir", ca,
-                    "--name", f"lonlink bench {self.prefix}"])
+                    "--name", f"lonlink bench {self.prefix}"], bin_dir=bin_dir)
         hosts = list(range(self.n)) if hosts is None else hosts
 
         def key(i):
-            run_script(["bash", f"{scripts}/request_ssl_key.sh", "--config", self.config(i)])
+            run_script(["bash", f"{scripts}/request_ssl_key.sh", "--config", self.config(i)],
+                       bin_dir=bin_dir)
 
         def sign(i):
             run_script(["bash", f"{scripts}/sign-response", "--ca-dir", ca, "--hosts",
                         f"{self.root}/hosts.yaml", "--out-dir", out,
-                        os.path.join(self.cert_dir(i), "lonhost.csr")])
+                        os.path.join(self.cert_dir(i), "lonhost.csr")], bin_dir=bin_dir)
 
         def install(i):
             run_script(["bash", os.path.join(out, f"{self.id(i)}.response.sh"), "--config",

@@ -78,13 +78,11 @@ void OutboundConn::on_line(std::string line) {
         owner_.on_keepalive_answered(*this);
         return;
     }
-    auto it = in_flight_.find(tagged->tag);
-    if (it == in_flight_.end()) {
+    RequestPtr request = in_flight_.take(tagged->tag);
+    if (!request) {
         fail("reply with unknown tag " + std::to_string(tagged->tag));
         return;
     }
-    RequestPtr request = std::move(it->second);
-    in_flight_.erase(it);
     request->from_peer = !request->finished();
     request->finish(tagged->body);
     owner_.on_reply(*this);
@@ -156,10 +154,10 @@ void OutboundConn::linked(proto::Mode mode) {
     owner_.on_linked(*this);
 }
 
-void OutboundConn::send_request(const RequestPtr& request) {
+void OutboundConn::send_request(const RequestPtr& request, time_point now) {
     std::uint64_t tag = next_tag_++;
-    request->link_deadline = std::chrono::steady_clock::now() + owner_.config().lonc.request_timeout;
-    in_flight_.emplace(tag, request);
+    request->link_deadline = now + owner_.config().lonc.request_timeout;
+    in_flight_.add(tag, request);
     // Tag, text and '\n' queued apart, so a large request is not copied; sent at most once,
     // the text is not needed again.
     send(proto::format_tag(tag));
@@ -175,22 +173,22 @@ proto::LinkLivenessInput OutboundConn::liveness_input(std::chrono::milliseconds 
     if (ping_tag_ != 0) {
         in.ping_deadline = ping_deadline_;
     }
-    for (const auto& [tag, request] : in_flight_) {
+    in_flight_.for_each([&in](std::uint64_t, const RequestPtr& request) {
         if (!in.earliest_request_deadline ||
             request->link_deadline < *in.earliest_request_deadline) {
             in.earliest_request_deadline = request->link_deadline;
         }
-    }
+    });
     return in;
 }
 
 proto::LinkLivenessAction OutboundConn::check_liveness(time_point now,
                                                        std::chrono::milliseconds keepalive) {
-    for (const auto& [tag, request] : in_flight_) {
+    in_flight_.for_each([now](std::uint64_t, const RequestPtr& request) {
         if (request->deadline <= now) {
             request->finish(proto::replies::con_lost); // the client hears on time; the tag
         }                                              // stays reserved until link_deadline
-    }
+    });
     proto::LinkLivenessInput in = liveness_input(keepalive);
     in.now = now;
     auto action = proto::check_link_liveness(in);
@@ -204,11 +202,11 @@ proto::LinkLivenessAction OutboundConn::check_liveness(time_point now,
 
 OutboundConn::time_point OutboundConn::next_due(std::chrono::milliseconds keepalive) const {
     time_point due = proto::next_liveness_check(liveness_input(keepalive));
-    for (const auto& [tag, request] : in_flight_) {
+    in_flight_.for_each([&due](std::uint64_t, const RequestPtr& request) {
         if (!request->finished() && request->deadline < due) {
             due = request->deadline;
         }
-    }
+    });
     return due;
 }
 
@@ -233,11 +231,9 @@ void OutboundConn::on_closed(const std::error_code& ec) {
         }
     }
     // Sent requests are never re-sent (at most once): they end here.
-    auto lost = std::move(in_flight_);
-    in_flight_.clear();
-    for (auto& [tag, request] : lost) {
+    in_flight_.drain([](std::uint64_t, RequestPtr request) {
         request->finish(proto::replies::con_lost);
-    }
+    });
     owner_.on_conn_closed(*this);
 }
 

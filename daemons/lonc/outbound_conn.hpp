@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <ctime>
-#include <map>
 #include <string>
 
 #include <asio.hpp>
@@ -11,6 +10,7 @@
 #include "link_liveness.hpp"
 #include "negotiation.hpp"
 #include "pending_request.hpp"
+#include "tag_table.hpp"
 #include "transport.hpp"
 
 namespace lon::lonc {
@@ -49,8 +49,8 @@ public:
     [[nodiscard]] bool upgrade_probe() const { return upgrade_probe_; }
     void set_upgrade_probe() { upgrade_probe_ = true; }
 
-    /// Sends `request` under a fresh tag; it is now delivered at most once.
-    void send_request(const RequestPtr& request);
+    /// Sends `request` under a fresh tag, written `now`; it is now delivered at most once.
+    void send_request(const RequestPtr& request, time_point now);
     /// The scheduled liveness check of a linked connection (see proto/link_liveness.hpp):
     /// sends the keepalive ping when the link has been quiet for `keepalive`; returns
     /// close_* when the peer must be taken for gone. The owner closes the link then.
@@ -85,7 +85,7 @@ private:
     bool linked_ = false;
     proto::Mode mode_ = proto::Mode::insecure;
     std::uint64_t next_tag_ = 1;
-    std::map<std::uint64_t, RequestPtr> in_flight_;
+    proto::TagTable<RequestPtr> in_flight_; ///< by tag, until answered or the link closes
     std::uint64_t ping_tag_ = 0;              ///< our keepalive ping in flight (0: none)
     time_point ping_deadline_{};
     bool dead_ = false;

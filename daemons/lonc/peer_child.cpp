@@ -215,6 +215,7 @@ void PeerChild::apply_bundle(Bundle bundle) {
     adopt_tls(std::move(set.tls.credentials));
     maybe_connect();
     last_title_.clear(); // rewrite title and status file
+    last_title_inputs_ = {};
     publish();
     reschedule(); // the timers may have changed
 }
@@ -453,19 +454,22 @@ void PeerChild::queue_drained() {
 void PeerChild::submit(std::string line, PendingRequest::Done client_done) {
     auto now = clock::now();
     last_activity_ = now;
-    // Counted as answered: by the peer ("requests") or by lonc itself ("con_lost").
-    auto done = [this, client_done = std::move(client_done)](std::string_view reply) {
-        count(reply == proto::replies::con_lost ? "con_lost" : "requests");
-        client_done(reply);
-    };
     if (stopping_ || health_.state() == proto::PeerHealth::State::dead) {
-        done(proto::replies::con_lost);
+        count("con_lost");
+        client_done(proto::replies::con_lost);
         demand_probe();
         return;
     }
-    enqueue(std::make_shared<PendingRequest>(std::move(line), now + config_.lonc.request_timeout,
-                                             std::move(done)));
-    pump();
+    auto request = std::make_shared<PendingRequest>(
+        std::move(line), now + config_.lonc.request_timeout, std::move(client_done));
+    // Counted as answered: by the peer ("requests") or by lonc itself ("con_lost").
+    request->on_answer = [](void* self, std::string_view reply) {
+        static_cast<PeerChild*>(self)->count(reply == proto::replies::con_lost ? "con_lost"
+                                                                               : "requests");
+    };
+    request->on_answer_context = this;
+    enqueue(std::move(request));
+    pump(now);
 }
 
 void PeerChild::enqueue(RequestPtr request) {
@@ -639,17 +643,18 @@ int PeerChild::linked_count() const {
         std::count_if(conns_.begin(), conns_.end(), [](const auto& c) { return c->linked(); }));
 }
 
-std::vector<proto::PoolConn> PeerChild::pool_view() const {
-    std::vector<proto::PoolConn> view;
-    view.reserve(conns_.size());
+std::span<const proto::PoolConn> PeerChild::pool_view() const {
+    pool_view_.clear(); // its room is kept: this runs for every request handed to a link
     for (const auto& c : conns_) {
-        view.push_back(pool_conn(*c));
+        pool_view_.push_back(pool_conn(*c));
     }
-    return view;
+    return pool_view_;
 }
 
 /// Hands queued requests to the least busy link; asks for another link when all are busy.
-void PeerChild::pump() {
+void PeerChild::pump() { pump(clock::now()); }
+
+void PeerChild::pump(clock::time_point now) {
     while (!queue_.empty()) {
         // Asked again for each request: sending changes the load, and may close a link.
         auto best = proto::pick_connection(pool_view());
@@ -659,11 +664,11 @@ void PeerChild::pump() {
         RequestPtr request = std::move(queue_.front());
         queue_.pop_front();
         if (!request->finished()) {
-            conns_[*best]->send_request(request);
+            conns_[*best]->send_request(request, now);
         }
     }
     queue_drained();
-    maybe_connect();
+    maybe_connect(now);
     publish();
 }
 
@@ -681,8 +686,9 @@ void PeerChild::demand_probe() {
     reschedule();    // else the timer wakes for it
 }
 
-void PeerChild::maybe_connect() {
-    auto now = clock::now();
+void PeerChild::maybe_connect() { maybe_connect(clock::now()); }
+
+void PeerChild::maybe_connect(clock::time_point now) {
     if (wants_connection(now) && health_.may_attempt(now)) {
         open_connection();
     }
@@ -1162,27 +1168,49 @@ std::string PeerChild::status_json() const {
 
 void PeerChild::publish() {
     using State = proto::PeerHealth::State;
-    auto now = clock::now();
-    int linked = linked_count();
-    std::string title;
-    if (health_.state() == State::dead) {
-        title = titles::lonc_dead(peer_, seconds_to_probe(now));
-    } else if (linked > 0) {
-        title = titles::lonc_linked(peer_, linked, health_.retries_remaining(), link_mode());
-    } else {
-        title = titles::lonc_connecting(peer_, health_.retries_remaining());
+    // Called after every request handed to a link: what the title shows is compared before
+    // it is formatted (formatting it each time was a tenth of a busy child's user CPU).
+    TitleInputs in{health_.state(), linked_count(), health_.retries_remaining(),
+                   link_mode() == "insecure", 0};
+    clock::time_point now{};
+    bool have_now = false;
+    if (in.state == State::dead) {
+        now = clock::now();
+        have_now = true;
+        in.seconds_to_probe = seconds_to_probe(now);
     }
+    bool title_moved = !(in == last_title_inputs_);
     // The status file follows the title (state, counts, retries, mode, countdown), and the
     // counters at most once a second.
-    bool counters_moved = counters_.version() != published_counters_ &&
-                          now - published_at_ >= std::chrono::seconds(1);
-    if (title == last_title_ && !counters_moved && last_error_at_ == published_error_at_) {
+    bool counters_moved = false;
+    if (counters_.version() != published_counters_) {
+        if (!have_now) {
+            now = clock::now();
+            have_now = true;
+        }
+        counters_moved = now - published_at_ >= std::chrono::seconds(1);
+    }
+    if (!title_moved && !counters_moved && last_error_at_ == published_error_at_) {
         return;
     }
+    if (!have_now) {
+        now = clock::now();
+    }
     published_error_at_ = last_error_at_;
-    if (title != last_title_) {
-        last_title_ = title;
-        proctitle::set(title);
+    if (title_moved) {
+        last_title_inputs_ = in;
+        std::string title;
+        if (in.state == State::dead) {
+            title = titles::lonc_dead(peer_, in.seconds_to_probe);
+        } else if (in.linked > 0) {
+            title = titles::lonc_linked(peer_, in.linked, in.retries, link_mode());
+        } else {
+            title = titles::lonc_connecting(peer_, in.retries);
+        }
+        if (title != last_title_) {
+            last_title_ = std::move(title);
+            proctitle::set(last_title_);
+        }
     }
     published_counters_ = counters_.version();
     published_at_ = now;
@@ -1224,6 +1252,7 @@ void PeerChild::handle_signals() {
             break;
         }
         last_title_.clear(); // rewrite title and status file
+        last_title_inputs_ = {};
         publish();
         reschedule(); // a revived link's attempt, the countdown gone
         handle_signals();

@@ -18,6 +18,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -132,11 +133,14 @@ private:
     /// The pool wants another connection and may open one once the backoff allows.
     [[nodiscard]] bool wants_connection(clock::time_point now) const;
     /// The pool as proto/pool_policy.hpp sees it, in the order of conns_.
-    [[nodiscard]] std::vector<proto::PoolConn> pool_view() const;
+    /// The pool as the pure decisions see it; valid until the next call.
+    [[nodiscard]] std::span<const proto::PoolConn> pool_view() const;
     /// Hands queued requests to links (pick_connection), then maybe_connect.
     void pump();
+    void pump(clock::time_point now); ///< the same, with the clock already read
     /// Opens another link when the pool policy says so (decide_open), unless stopping or idle.
     void maybe_connect();
+    void maybe_connect(clock::time_point now);
     /// A request reached a DEAD link: bring the probe forward (PeerHealth::on_demand).
     void demand_probe();
     void open_connection(bool upgrade_probe = false);
@@ -233,6 +237,17 @@ private:
     asio::steady_timer accept_timer_;
     LogThrottle log_throttle_;
     std::string last_title_;
+    /// What the title was made from (publish formats it again only when these change).
+    struct TitleInputs {
+        proto::PeerHealth::State state{};
+        int linked = -1;
+        int retries = -1;
+        bool insecure = false;
+        long seconds_to_probe = 0; ///< only while dead
+        bool operator==(const TitleInputs&) const = default;
+    };
+    TitleInputs last_title_inputs_;
+    mutable std::vector<proto::PoolConn> pool_view_; ///< pool_view()'s room
     /// The last failure to link or of a link (as logged), and when (unix seconds; 0: none):
     /// shown by loncontrol status.
     std::string last_error_;

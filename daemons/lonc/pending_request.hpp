@@ -25,6 +25,11 @@ struct PendingRequest {
     /// queued for a connection never makes a healthy peer look dead.
     std::chrono::steady_clock::time_point link_deadline;
     Done done;
+    /// Told of the answer before `done` (the child's counters); a plain function and its
+    /// argument rather than a second std::function wrapped around `done`, which cost an
+    /// allocation per request.
+    void (*on_answer)(void* context, std::string_view reply) = nullptr;
+    void* on_answer_context = nullptr;
     bool from_peer = false; ///< the reply came from the peer (not con_lost made by lonc)
 
     [[nodiscard]] bool finished() const { return !done; }
@@ -32,6 +37,9 @@ struct PendingRequest {
         if (done) {
             Done d = std::move(done);
             done = nullptr;
+            if (on_answer != nullptr) {
+                on_answer(on_answer_context, reply);
+            }
             d(reply);
         }
     }

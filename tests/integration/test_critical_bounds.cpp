@@ -74,5 +74,10 @@ TEST_CASE("lonc spools at most lonc.max_spooled durable requests: the next one g
 
     c.start_lond(1);
     CHECK(wait_until(15s, [&] { return files_in(spool) == 0; }));
+    // The files go first (the writer thread unlinks them), then lonc's count of the spool:
+    // its own status says when it has room again.
+    CHECK(wait_until(5s, [&] {
+        return c.request(0, 1, "lonc:status").find("\"spooled\":0") != std::string::npos;
+    }));
     CHECK(c.request(0, 1, "lonc:critical:echo:after") == "after");
 }

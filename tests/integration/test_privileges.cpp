@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
+#include "loncontrol_run.hpp"
 
 using namespace it;
 
@@ -270,13 +271,11 @@ TEST_CASE("no user: a daemon started as root warns in its log, its status and lo
         CHECK((*status)["user"] == "\"root\"");
         CHECK((*status)["warning"].find("runs as root") != std::string::npos);
     }
-    auto check = run({(scripts_dir() / "loncontrol").string(), "--config", c.config(0).string(),
-                      "check"});
+    auto check = loncontrol(c.config(0), {"check"});
     INFO(check.output);
     CHECK(check.out.find("run as root") != std::string::npos);
     CHECK(check.out.find("user:") != std::string::npos);
-    auto status = run({(scripts_dir() / "loncontrol").string(), "--config", c.config(0).string(),
-                       "status"});
+    auto status = loncontrol(c.config(0), {"status"});
     INFO(status.output);
     CHECK(status.out.find("runs as root") != std::string::npos);
 }

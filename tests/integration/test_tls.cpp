@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "harness.hpp"
+#include "loncontrol_run.hpp"
 
 using namespace it;
 
@@ -94,8 +95,7 @@ TEST_CASE("tls: a pinned peer is never talked to in plaintext again", "[integrat
                              {"no way to link to " + c.id(1) + ": this host has no usable certificate",
                               c.id(1) + " is pinned", "loncontrol unpin " + c.id(1)}));
     // Until the admin unpins it.
-    auto r = run({"/bin/bash", (scripts_dir() / "loncontrol").string(), "unpin", c.id(1),
-                  "--config", c.config(0).string()});
+    auto r = loncontrol(c.config(0), {"unpin", c.id(1)});
     CHECK(r.code == 0);
     CHECK(r.output.find("unpinned " + c.id(1)) != std::string::npos);
     ::kill(c.lonc_pid(0), SIGUSR1); // revive at once
