@@ -132,8 +132,8 @@ private:
     void enqueue(RequestPtr request);
     /// The pool wants another connection and may open one once the backoff allows.
     [[nodiscard]] bool wants_connection(clock::time_point now) const;
-    /// The pool as proto/pool_policy.hpp sees it, in the order of conns_.
-    /// The pool as the pure decisions see it; valid until the next call.
+    /// The pool as proto/pool_policy.hpp sees it, in the order of conns_; valid until the
+    /// next call (one kept vector: it is asked for each request handed to a link).
     [[nodiscard]] std::span<const proto::PoolConn> pool_view() const;
     /// Hands queued requests to links (pick_connection), then maybe_connect.
     void pump();
