@@ -61,6 +61,15 @@ RequestLimiter::Admission RequestLimiter::submit(Job job) {
     return Admission::refused;
 }
 
+RequestLimiter::SlotPtr RequestLimiter::try_start() {
+    State& s = *state_;
+    if (s.running < s.max_running && s.queue.empty()) {
+        ++s.running;
+        return std::make_shared<Slot>(s.weak_from_this());
+    }
+    return nullptr;
+}
+
 void RequestLimiter::set_limits(std::size_t max_running, std::size_t max_queued) {
     state_->max_running = max_running == 0 ? 1 : max_running;
     state_->max_queued = max_queued;

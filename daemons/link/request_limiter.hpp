@@ -32,6 +32,11 @@ public:
     /// Starts `job` now (started), keeps it for later (queued) or drops it (refused: the
     /// caller answers for it). A started job is called before submit returns.
     Admission submit(Job job);
+    /// A slot for a job the caller runs itself, now: given when submit would start a job at
+    /// once (a place free, nothing waiting), else nullptr (then submit). Why: most requests
+    /// find room, and for them a Job object (with what it captures) is an allocation and a
+    /// copy per request for nothing.
+    [[nodiscard]] SlotPtr try_start();
 
     /// New bounds (after a reload); running and queued jobs are kept.
     void set_limits(std::size_t max_running, std::size_t max_queued);

@@ -78,6 +78,10 @@ void forward_to_handler(const CommandContext& ctx, std::string_view request, Rep
         run_handler_request(ctx, std::move(line), nullptr, std::move(reply));
         return;
     }
+    if (auto slot = ctx.handlers->try_start()) {
+        run_handler_request(ctx, std::move(line), std::move(slot), std::move(reply));
+        return;
+    }
     // The job may run later: it keeps what it needs by value (the context's referents live
     // as long as the lond child).
     auto shared_reply = std::make_shared<ReplyFn>(std::move(reply));
