@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -109,4 +110,61 @@ TEST_CASE("drain hands every entry out, oldest first, and empties the table", "[
     CHECK(seen == std::vector<std::uint64_t>{1, 5});
     CHECK(t.empty());
     CHECK_FALSE(t.take(5));
+}
+
+TEST_CASE("one request left unanswered does not make the table grow with the traffic behind it",
+          "[tag_table]") {
+    Table t;
+    REQUIRE(t.add(1, v(1))); // hung on the peer
+    const std::uint64_t n = 100000;
+    std::size_t widest = 0;
+    for (std::uint64_t tag = 2; tag <= n; ++tag) {
+        REQUIRE(t.add(tag, v(static_cast<int>(tag))));
+        widest = std::max(widest, t.span());
+        REQUIRE(t.take(tag)); // answered at once
+    }
+    CHECK(widest <= Table::min_span + 1);
+    CHECK(t.size() == 1);
+    // Many in flight at once: the span follows them, and the old one is still found.
+    for (std::uint64_t tag = n + 1; tag <= n + 3000; ++tag) {
+        REQUIRE(t.add(tag, v(static_cast<int>(tag))));
+    }
+    CHECK(t.size() == 3001);
+    CHECK(t.span() <= 3000 * Table::span_factor);
+    std::vector<std::uint64_t> order;
+    t.for_each([&](std::uint64_t tag, const std::shared_ptr<int>&) { order.push_back(tag); });
+    REQUIRE(order.size() == 3001);
+    CHECK(order.front() == 1); // oldest first, the straggler included
+    CHECK(std::is_sorted(order.begin(), order.end()));
+    CHECK(*t.take(1) == 1);
+    CHECK_FALSE(t.take(1));
+    CHECK(*t.take(n + 1500) == static_cast<int>(n + 1500));
+    std::vector<std::uint64_t> drained;
+    t.drain([&](std::uint64_t tag, std::shared_ptr<int>) { drained.push_back(tag); });
+    CHECK(drained.size() == 2999);
+    CHECK(std::is_sorted(drained.begin(), drained.end()));
+    CHECK(t.empty());
+    CHECK_FALSE(t.add(n, v(0))); // tags only grow
+}
+
+TEST_CASE("stragglers are found, taken once and drained oldest first", "[tag_table]") {
+    Table t;
+    for (std::uint64_t tag = 1; tag <= 5; ++tag) {
+        REQUIRE(t.add(tag, v(static_cast<int>(tag))));
+    }
+    // Push them out of the deque's way with a long answered run.
+    for (std::uint64_t tag = 6; tag <= 20000; ++tag) {
+        REQUIRE(t.add(tag, v(0)));
+        REQUIRE(t.take(tag));
+    }
+    CHECK(t.size() == 5);
+    CHECK(t.span() <= Table::min_span + 1);
+    CHECK(*t.take(3) == 3);
+    CHECK_FALSE(t.take(3));
+    std::vector<std::uint64_t> drained;
+    t.drain([&](std::uint64_t tag, std::shared_ptr<int> p) {
+        CHECK(static_cast<std::uint64_t>(*p) == tag);
+        drained.push_back(tag);
+    });
+    CHECK(drained == std::vector<std::uint64_t>{1, 2, 4, 5});
 }
