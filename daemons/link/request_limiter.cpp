@@ -13,11 +13,6 @@ struct RequestLimiter::State : std::enable_shared_from_this<State> {
 
     State(asio::io_context& i, std::size_t r, std::size_t q) : io(i), max_running(r), max_queued(q) {}
 
-    void start(Job job) {
-        ++running;
-        job(std::make_shared<Slot>(weak_from_this()));
-    }
-
     /// Starts queued jobs while there is room, each in its own handler.
     void start_queued() {
         while (running < max_running && !queue.empty()) {
@@ -49,11 +44,11 @@ RequestLimiter::RequestLimiter(asio::io_context& io, std::size_t max_running,
 RequestLimiter::~RequestLimiter() = default;
 
 RequestLimiter::Admission RequestLimiter::submit(Job job) {
-    State& s = *state_;
-    if (s.running < s.max_running && s.queue.empty()) {
-        s.start(std::move(job));
+    if (auto slot = try_start()) {
+        job(std::move(slot));
         return Admission::started;
     }
+    State& s = *state_;
     if (s.queue.size() < s.max_queued) {
         s.queue.push_back(std::move(job));
         return Admission::queued;

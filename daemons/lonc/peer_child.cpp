@@ -7,6 +7,7 @@
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -220,9 +221,7 @@ void PeerChild::apply_bundle(Bundle bundle) {
     spdlog::info("reloaded {} (as validated by the parent)", config_.file.string());
     adopt_tls(std::move(set.tls.credentials));
     maybe_connect();
-    last_title_.clear(); // rewrite title and status file
-    last_title_inputs_ = {};
-    publish();
+    republish();
     reschedule(); // the timers may have changed
 }
 
@@ -1172,35 +1171,32 @@ std::string PeerChild::status_json() const {
            ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(wall) + "}";
 }
 
+void PeerChild::republish() {
+    last_title_.clear();
+    last_title_inputs_ = {};
+    publish();
+}
+
 void PeerChild::publish() {
     using State = proto::PeerHealth::State;
     // Called after every request handed to a link: what the title shows is compared before
-    // it is formatted (formatting it each time was a tenth of a busy child's user CPU).
+    // it is formatted (formatting it each time was a tenth of a busy child's user CPU), and
+    // the clock is read only when something needs it.
+    std::optional<clock::time_point> read_at;
+    auto now = [&] { return read_at ? *read_at : *(read_at = clock::now()); };
+    std::string_view mode = link_mode();
     TitleInputs in{health_.state(), linked_count(), health_.retries_remaining(),
-                   link_mode() == "insecure", 0};
-    clock::time_point now{};
-    bool have_now = false;
+                   mode == "insecure", 0};
     if (in.state == State::dead) {
-        now = clock::now();
-        have_now = true;
-        in.seconds_to_probe = seconds_to_probe(now);
+        in.seconds_to_probe = seconds_to_probe(now());
     }
     bool title_moved = !(in == last_title_inputs_);
     // The status file follows the title (state, counts, retries, mode, countdown), and the
     // counters at most once a second.
-    bool counters_moved = false;
-    if (counters_.version() != published_counters_) {
-        if (!have_now) {
-            now = clock::now();
-            have_now = true;
-        }
-        counters_moved = now - published_at_ >= std::chrono::seconds(1);
-    }
+    bool counters_moved = counters_.version() != published_counters_ &&
+                          now() - published_at_ >= std::chrono::seconds(1);
     if (!title_moved && !counters_moved && last_error_at_ == published_error_at_) {
         return;
-    }
-    if (!have_now) {
-        now = clock::now();
     }
     published_error_at_ = last_error_at_;
     if (title_moved) {
@@ -1209,7 +1205,7 @@ void PeerChild::publish() {
         if (in.state == State::dead) {
             title = titles::lonc_dead(peer_, in.seconds_to_probe);
         } else if (in.linked > 0) {
-            title = titles::lonc_linked(peer_, in.linked, in.retries, link_mode());
+            title = titles::lonc_linked(peer_, in.linked, in.retries, mode);
         } else {
             title = titles::lonc_connecting(peer_, in.retries);
         }
@@ -1219,7 +1215,7 @@ void PeerChild::publish() {
         }
     }
     published_counters_ = counters_.version();
-    published_at_ = now;
+    published_at_ = now();
     std::string status = status_json() + "\n";
     if (!write_file_atomic(status_path(config_, peer_), status)) {
         warn_throttled("status_write", fmt::format("cannot write {}: {}",
@@ -1257,9 +1253,7 @@ void PeerChild::handle_signals() {
         default:
             break;
         }
-        last_title_.clear(); // rewrite title and status file
-        last_title_inputs_ = {};
-        publish();
+        republish();
         reschedule(); // a revived link's attempt, the countdown gone
         handle_signals();
     });

@@ -156,7 +156,10 @@ private:
     [[nodiscard]] long seconds_to_probe(clock::time_point now) const;
     /// "ssl" or "insecure": the weakest mode among the linked connections.
     [[nodiscard]] std::string_view link_mode() const;
+    /// Title and status file, written when what they show has changed.
     void publish();
+    /// The same, written whatever was written before (after a reload, a revive).
+    void republish();
     void stop(int code);
     /// Takes credentials from a set the parent validated. When they changed, existing links
     /// are retired (replaced without failing a request).
