@@ -37,8 +37,9 @@ namespace lon::link {
 /// chunk of its own without a copy. Reads take up to `read_size` bytes per call.
 ///
 /// When a write starts: output queued while a read's lines are handled is written when that
-/// read's handler ends (OutputFlusher::Batch) if it is the first of its scheduler round, else
-/// with the round's other output by one posted flush for all sessions, as is output queued
+/// read's handler ends (OutputFlusher::Batch) if that read came after a quiet gap (the first
+/// of its scheduler round), else with the round's other output by one posted flush for all
+/// sessions, as is output queued
 /// elsewhere (see output_flusher.hpp). A write first tries a non-blocking send
 /// (Socket::try_write_some when it has one, or a plain socket's write_some); only what the
 /// kernel does not take at once waits for the socket to become writable. "Sent"

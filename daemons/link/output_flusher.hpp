@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -28,12 +29,17 @@ struct FlushEntry {
 /// session. A session is listed at most once (its `writing` flag), so the list is bounded
 /// by the number of sessions.
 ///
-/// Rounds: only the first Batch of a scheduler round flushes at its end (a lone client's
-/// request leaves at once: C=1 latency); it posts a flush that closes the round, and the
-/// Batches that end before that flush runs (the other clients whose reads the same
-/// epoll_wait reported) leave their sessions listed for it, so that their requests share
-/// one write and one TLS record on the link they go to (with a flush per Batch, C=64 cost
-/// one record per request and twice the CPU per request in bench/compare).
+/// Rounds: a Batch that starts after a quiet gap (`round_gap` since the last Batch ended: the
+/// event loop has waited in between) flushes at its end, alone (a lone client's request
+/// leaves at once: C=1 latency). A Batch that follows the last one closely is taken for
+/// another read that the same epoll_wait reported (C=64: the other clients): it leaves its
+/// sessions listed and posts one flush, which runs once the round's reads are handled, so
+/// that their requests share one write and one TLS record on the link they go to (with a
+/// flush per Batch, C=64 cost one record per request and twice the CPU per request in
+/// bench/compare). Why not post that flush always: Asio runs its reactor (an epoll_wait
+/// that returns at once) before a handler posted from a handler, so at C=1 the posted flush
+/// cost one more system call and scheduler turn per wake-up for nothing (bench/README).
+/// A wrong guess either way costs only batching: one more write, or one more turn.
 class OutputFlusher final : public asio::execution_context::service {
 public:
     static inline asio::execution_context::id id;
@@ -60,16 +66,31 @@ public:
         }
     }
 
-    /// While one is alive, listed sessions wait; the last one to end flushes them all.
+    using clock = std::chrono::steady_clock;
+    /// A Batch that starts this long after the last one ended is the first of its round.
+    static constexpr std::chrono::microseconds default_round_gap{20};
+
+    /// While one is alive, listed sessions wait; the last one to end flushes them all, or
+    /// leaves them to the round's posted flush (see the class comment).
     class Batch {
     public:
-        explicit Batch(OutputFlusher& f) : f_(f) { ++f_.depth_; }
+        explicit Batch(OutputFlusher& f) : f_(f) {
+            if (f_.depth_++ == 0) {
+                f_.alone_ = clock::now() - f_.last_end_ >= f_.round_gap_;
+            }
+        }
         ~Batch() {
-            if (--f_.depth_ == 0 && !f_.posted_) {
-                if (f_.flush_all()) {
-                    f_.post_flush(); // opens a round (see the class comment)
+            if (--f_.depth_ > 0) {
+                return;
+            }
+            if (!f_.posted_) {
+                if (f_.alone_) {
+                    f_.flush_all();
+                } else if (!f_.list_.empty()) {
+                    f_.post_flush(); // closes the round (see the class comment)
                 }
             }
+            f_.last_end_ = clock::now();
         }
         Batch(const Batch&) = delete;
         Batch& operator=(const Batch&) = delete;
@@ -80,6 +101,10 @@ public:
 
     /// Sessions listed now (for tests).
     [[nodiscard]] std::size_t listed() const { return list_.size(); }
+    /// Whether a flush is posted (for tests).
+    [[nodiscard]] bool posted() const { return posted_; }
+    /// Sets the gap that starts a round (tests: a slow build must not split a round).
+    void set_round_gap(std::chrono::microseconds gap) { round_gap_ = gap; }
 
 private:
     void shutdown() override { list_.clear(); }
@@ -116,8 +141,11 @@ private:
     std::vector<FlushEntry> list_;
     std::vector<FlushEntry> swap_; ///< the round being flushed
     asio::io_context& io_;
+    clock::time_point last_end_{}; ///< when the last outermost Batch ended
+    std::chrono::microseconds round_gap_ = default_round_gap;
     int depth_ = 0;
     bool posted_ = false;
+    bool alone_ = true; ///< the outermost Batch started after a quiet gap
 };
 
 } // namespace lon::link

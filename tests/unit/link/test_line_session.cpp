@@ -1,6 +1,7 @@
 // link::LineSession over a unix socketpair in one io_context (no threads): when writes
 // start and how many handlers and sends they cost, and that "sent" stays exact.
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -182,6 +183,9 @@ TEST_CASE("reads of one scheduler round: the first one's output leaves at once, 
     // C=1 wants the lone request out at once; C=64 wants the requests of the 64 clients that
     // one epoll_wait reported in one write (one TLS record) on the link, not 64.
     asio::io_context io;
+    // Reads of one round follow each other within microseconds, unless the build is slow
+    // (sanitizers) or the machine busy: a gap that no test run reaches.
+    lon::link::OutputFlusher::of(io.get_executor()).set_round_gap(std::chrono::seconds(10));
     local_socket la(io), lb(io);
     asio::local::connect_pair(la, lb);
     auto link = std::make_shared<Echo>(std::move(la));
@@ -206,4 +210,33 @@ TEST_CASE("reads of one scheduler round: the first one's output leaves at once, 
     CHECK(got == "0\n1\n2\n");
     CHECK(*link_sends == 2);
     CHECK(link->unsent_messages() == 0);
+}
+
+TEST_CASE("a read after a quiet gap flushes alone: no posted flush, no extra turn of the event "
+          "loop", "[line_session]") {
+    asio::io_context io;
+    auto& flusher = lon::link::OutputFlusher::of(io.get_executor());
+    local_socket la(io), lb(io), a(io), b(io);
+    asio::local::connect_pair(la, lb);
+    asio::local::connect_pair(a, b);
+    auto link = std::make_shared<Echo>(std::move(la));
+    auto client = std::make_shared<Relay>(std::move(a), link);
+    client->go();
+    asio::write(b, asio::buffer(std::string("one\n")));
+    REQUIRE(handlers_until_readable(io, lb) >= 0);
+    CHECK(read_all(lb) == "one\n");
+    CHECK_FALSE(flusher.posted()); // the first Batch ever: nothing before it
+    // The next request comes after a gap (as a lone client's next request does).
+    flusher.set_round_gap(std::chrono::microseconds(0));
+    asio::write(b, asio::buffer(std::string("two\n")));
+    REQUIRE(handlers_until_readable(io, lb) >= 0);
+    CHECK(read_all(lb) == "two\n");
+    CHECK_FALSE(flusher.posted());
+    // Right after a Batch (another read of the same round), the output waits for the
+    // round's posted flush instead.
+    flusher.set_round_gap(std::chrono::seconds(10));
+    asio::write(b, asio::buffer(std::string("three\n")));
+    int ran = handlers_until_readable(io, lb);
+    CHECK(ran >= 2); // the read's handler, then the posted flush
+    CHECK(read_all(lb) == "three\n");
 }
