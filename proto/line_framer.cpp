@@ -12,7 +12,7 @@ void LineFramer::feed(std::string_view bytes) {
     buf_.append(bytes);
 }
 
-LineFramer::Result LineFramer::next() {
+LineFramer::View LineFramer::locate(std::size_t& at) {
     for (;;) {
         std::size_t from = start_ + scanned_;
         std::size_t nl = buf_.find('\n', from);
@@ -49,30 +49,46 @@ LineFramer::Result LineFramer::next() {
             scanned_ = 0;
             return {Status::too_long, {}};
         }
-        std::size_t rest = buf_.size() - (nl + 1);
-        if (len >= move_threshold && rest < len) {
-            // A large line: hand the buffer itself over and keep a copy of the (smaller) rest,
-            // instead of copying the line out (a 1 MiB line would cost a 1 MiB copy).
-            // The next line may be as large: room for it now, so that feeding it does not
-            // copy it again and again while the buffer grows.
-            std::string next;
-            if (rest > 0 || buf_.capacity() <= kept_capacity) {
-                next.reserve(buf_.capacity()); // else given back at the next need_more anyway
-            }
-            next.append(buf_, nl + 1);
-            Result r{Status::line, std::move(buf_)};
-            r.line.resize(nl);
-            r.line.erase(0, start_);
-            buf_ = std::move(next);
-            start_ = 0;
-            scanned_ = 0;
-            return r;
-        }
-        Result r{Status::line, buf_.substr(start_, len)};
+        at = start_;
         start_ = nl + 1;
+        scanned_ = 0;
+        return {Status::line, std::string_view(buf_).substr(at, len)};
+    }
+}
+
+LineFramer::View LineFramer::next_view() {
+    std::size_t at = 0;
+    return locate(at);
+}
+
+LineFramer::Result LineFramer::next() {
+    std::size_t at = 0;
+    View v = locate(at);
+    if (v.status != Status::line) {
+        return {v.status, {}};
+    }
+    std::size_t len = v.line.size();
+    std::size_t nl = at + len;
+    std::size_t rest = buf_.size() - (nl + 1);
+    if (len >= move_threshold && rest < len) {
+        // A large line: hand the buffer itself over and keep a copy of the (smaller) rest,
+        // instead of copying the line out (a 1 MiB line would cost a 1 MiB copy).
+        // The next line may be as large: room for it now, so that feeding it does not
+        // copy it again and again while the buffer grows.
+        std::string next;
+        if (rest > 0 || buf_.capacity() <= kept_capacity) {
+            next.reserve(buf_.capacity()); // else given back at the next need_more anyway
+        }
+        next.append(buf_, nl + 1);
+        Result r{Status::line, std::move(buf_)};
+        r.line.resize(nl);
+        r.line.erase(0, at);
+        buf_ = std::move(next);
+        start_ = 0;
         scanned_ = 0;
         return r;
     }
+    return {Status::line, std::string(v.line)};
 }
 
 bool LineFramer::has_line() const {

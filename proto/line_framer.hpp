@@ -24,6 +24,15 @@ public:
     void feed(std::string_view bytes);
     /// The next complete line, or need_more, or too_long (once per overlong line).
     [[nodiscard]] Result next();
+    /// next() without a copy: the line is a view into the framer's buffer, valid until the
+    /// next call that changes the framer (feed, next, next_view, finish, take_buffered,
+    /// release_room). For a caller that is done with the line before it asks for more (a
+    /// line copied out costs an allocation per line).
+    struct View {
+        Status status;
+        std::string_view line;
+    };
+    [[nodiscard]] View next_view();
     /// At end of input, once next() says need_more: the unterminated tail as a last line
     /// (status line), or need_more when there is none (nothing buffered, or the tail belongs
     /// to an overlong line already reported). Empties the framer.
@@ -45,6 +54,9 @@ public:
     [[nodiscard]] std::size_t capacity() const { return buf_.capacity(); }
 
 private:
+    /// Finds the next line: its status and, for a line, where it is in buf_ ([at, at+len));
+    /// consumes it (start_ moves past its '\n').
+    View locate(std::size_t& at);
     /// Lines from this size on leave by moving the buffer out rather than by copy.
     static constexpr std::size_t move_threshold = 16 * 1024;
     /// Room kept while nothing is buffered: more is given back, so that a long-lived link

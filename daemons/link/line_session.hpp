@@ -23,6 +23,7 @@ namespace lon::link {
 /// One stream connection carrying '\n'-terminated lines (CRTP base for lond sessions, lonc
 /// outbound links and lonc local clients). Derived provides:
 ///   void on_line(std::string line);        // one complete line, '\n' removed
+///     (or on_line(std::string_view): the line in the read buffer, valid during the call)
 ///   void on_too_long();                    // a line went over the limit
 ///   void on_closed(const std::error_code&); // called once, after close()
 /// and, optionally:
@@ -217,8 +218,24 @@ protected:
     [[nodiscard]] proto::LineFramer& framer() { return framer_; }
 
 private:
+    /// Derived takes each line as a view (valid during the call: it must not keep it), which
+    /// spares a copy and an allocation per line.
+    static constexpr bool takes_views = requires(Derived& d, std::string_view v) { d.on_line(v); };
+
     void drain() {
         while (!closed_ && !stop_reading_) {
+            if constexpr (takes_views) {
+                auto v = framer_.next_view();
+                if (v.status == proto::LineFramer::Status::line) {
+                    static_cast<Derived&>(*this).on_line(v.line);
+                    continue;
+                }
+                if (v.status == proto::LineFramer::Status::too_long) {
+                    static_cast<Derived&>(*this).on_too_long();
+                    continue;
+                }
+                break;
+            }
             auto r = framer_.next();
             if (r.status == proto::LineFramer::Status::line) {
                 static_cast<Derived&>(*this).on_line(std::move(r.line));

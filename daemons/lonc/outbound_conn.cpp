@@ -63,7 +63,7 @@ void OutboundConn::fail(std::string why) {
     close();
 }
 
-void OutboundConn::on_line(std::string line) {
+void OutboundConn::on_line(std::string_view line) {
     if (!linked_) {
         on_answer(line);
         return;
@@ -88,7 +88,7 @@ void OutboundConn::on_line(std::string line) {
     owner_.on_reply(*this);
 }
 
-void OutboundConn::on_answer(const std::string& line) {
+void OutboundConn::on_answer(std::string_view line) {
     auto answer = proto::parse_answer(line);
     if (!answer) {
         fail("malformed negotiation answer");

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 #include <string>
+#include <string_view>
 
 #include <asio.hpp>
 
@@ -63,7 +64,7 @@ public:
     void set_dead(std::string why);
     [[nodiscard]] bool dead() const { return dead_; }
 
-    void on_line(std::string line);
+    void on_line(std::string_view line);
     void on_too_long();
     void on_closed(const std::error_code& ec);
 
@@ -74,7 +75,7 @@ private:
     /// What check_link_liveness needs, without `now` and without finishing anything.
     [[nodiscard]] proto::LinkLivenessInput liveness_input(std::chrono::milliseconds keepalive) const;
     void fail(std::string why);
-    void on_answer(const std::string& line);
+    void on_answer(std::string_view line);
     void on_handshake(const std::error_code& ec);
     void linked(proto::Mode mode);
 

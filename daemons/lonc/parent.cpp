@@ -144,7 +144,8 @@ Parent::Parent(asio::io_context& io, link::ValidatedSet& set,
     : io_(io), config_(std::move(set.config)),
       bundle_(link::keep_for_children(std::move(set.bundle))), foreground_(foreground),
       signals_(io), reaper_(io, [this](pid_t pid, int status) { on_child_exit(pid, status); }),
-      kill_timer_(io), metrics_(io, "lonc", [this] { return render_metrics(); }) {
+      kill_timer_(io), status_writer_(io, std::chrono::seconds(1), [this] { write_status(); }),
+      metrics_(io, "lonc", [this] { return render_metrics(); }) {
     if (set.tls.credentials) {
         own_not_after_ = set.tls.credentials->not_after;
     }
@@ -194,6 +195,7 @@ void Parent::start() {
         }
     }
     update_title();
+    write_status(); // the first at once: loncontrol status lists the peers from it
     metrics_.configure(config_.metrics_dir);
 }
 
@@ -439,6 +441,7 @@ void Parent::shutdown() {
         slot->restart_timer.cancel();
         std::filesystem::remove(config_.paths.socket_dir / peer, ignored);
     }
+    status_writer_.cancel();
     std::filesystem::remove(status_path(), ignored);
     metrics_.stop();
     forward(SIGTERM);
@@ -461,7 +464,7 @@ void Parent::update_title() {
     int children = static_cast<int>(std::count_if(
         slots_.begin(), slots_.end(), [](const auto& s) { return s.second->pid > 0; }));
     proctitle::set(titles::lonc_parent(config_.host_id, children));
-    write_status();
+    status_writer_.request();
 }
 
 std::filesystem::path Parent::status_path() const {
@@ -489,7 +492,7 @@ void Parent::write_status() {
                        "]" + link::privilege_status_json(config_) +
                        ",\"updated\":" + std::to_string(std::time(nullptr)) + "}\n";
     if (!write_file_atomic(status_path(), json)) {
-        // Rewritten at each change of a child; once per change is no flood.
+        // At most once a second (status_writer_): no flood.
         spdlog::warn("cannot write {}: {}", status_path().string(), std::strerror(errno));
     }
 }

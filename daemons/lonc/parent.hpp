@@ -20,6 +20,7 @@
 #include <asio.hpp>
 
 #include "config.hpp"
+#include "debounce.hpp"
 #include "link_metrics.hpp"
 #include "metrics_writer.hpp"
 #include "reaper.hpp"
@@ -49,7 +50,8 @@ private:
     void handle_signals();
     void reload();
     void shutdown();
-    /// Title and run_dir/lonc.json (every peer and whether a child serves it).
+    /// The title now, run_dir/lonc.json (every peer and whether a child serves it) within a
+    /// second.
     void update_title();
     void write_status();
     [[nodiscard]] std::filesystem::path status_path() const;
@@ -72,6 +74,10 @@ private:
     asio::signal_set signals_;
     link::Reaper reaper_;
     asio::steady_timer kill_timer_;
+    /// Rewrites lonc.json within a second of a change of its children: it lists every peer of
+    /// the table, so a write per child start cost O(table) each, O(table^2) while a cluster
+    /// comes up (and a new file on run_dir's file system each time).
+    link::Debounce status_writer_;
     std::map<std::string, std::unique_ptr<Slot>> slots_;
     bool stopping_ = false;
     std::optional<std::time_t> own_not_after_; ///< our certificate's, for the metrics

@@ -73,7 +73,9 @@ void run_handler_request(const CommandContext& ctx, std::string line,
 /// Bounded by ctx.handlers: over lond.max_handler_requests the request waits its turn, over
 /// lond.max_handler_queue as well it is answered error:busy at once.
 void forward_to_handler(const CommandContext& ctx, std::string_view request, ReplyFn reply) {
-    std::string line = ctx.peer + ":" + std::string(request);
+    std::string line; // "<peer>:<request>", built in one allocation
+    line.reserve(ctx.peer.size() + 1 + request.size());
+    line.append(ctx.peer).append(1, ':').append(request);
     if (ctx.handlers == nullptr) {
         run_handler_request(ctx, std::move(line), nullptr, std::move(reply));
         return;

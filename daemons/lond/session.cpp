@@ -33,7 +33,7 @@ void Session::begin(const std::string& initial_bytes) {
     start();
 }
 
-void Session::on_line(std::string line) {
+void Session::on_line(std::string_view line) {
     if (negotiated_) {
         serve(line);
     } else {
@@ -41,7 +41,7 @@ void Session::on_line(std::string line) {
     }
 }
 
-void Session::negotiate(const std::string& line) {
+void Session::negotiate(std::string_view line) {
     auto init = proto::parse_init(line);
     if (!init || init->client_id != server_.peer()) {
         spdlog::warn("refused {}: bad init line in child", ip_);
@@ -140,7 +140,7 @@ void Session::linked(proto::Mode mode) {
     server_.on_session_linked(*this);
 }
 
-void Session::serve(const std::string& line) {
+void Session::serve(std::string_view line) {
     auto tagged = proto::parse_tagged(line);
     if (!tagged) {
         spdlog::warn("closing link from {} ({}): malformed request line", server_.peer(), ip_);

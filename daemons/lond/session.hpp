@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <asio.hpp>
 
@@ -27,18 +28,18 @@ public:
     [[nodiscard]] proto::Mode mode() const { return mode_; }
     [[nodiscard]] bool negotiated() const { return negotiated_; }
 
-    void on_line(std::string line);
+    void on_line(std::string_view line);
     void on_too_long();
     void on_closed(const std::error_code& ec);
     void on_input_end();
 
 private:
-    void negotiate(const std::string& line);
+    void negotiate(std::string_view line);
     /// Runs the server handshake with `context`, the one the `ok:ssl` decision was made with.
     void start_tls(std::shared_ptr<asio::ssl::context> context);
     void on_handshake(const std::error_code& ec);
     void linked(proto::Mode mode);
-    void serve(const std::string& line);
+    void serve(std::string_view line);
     /// Ends this session's hold on the handler pool (the burst is written).
     void release_pool();
 

@@ -72,3 +72,32 @@ TEST_CASE("titles: parents and children of lonc and lond show the DESIGN.md titl
     REQUIRE(lond_status);
     CHECK((*lond_status)["peer"] == "\"" + c.id(0) + "\"");
 }
+
+TEST_CASE("titles: the lonc parent's lonc.json follows its children within a second",
+          "[integration][titles]") {
+    // lonc.json lists every peer of the table, so it is rewritten at most once a second (a
+    // write per child start cost O(table) each while a cluster came up); the title at once.
+    Cluster c(hosts(2));
+    c.start_all();
+    auto file = c.run_dir(0) / "lonc.json";
+    auto child_state = [&] {
+        auto doc = parse_json_object(read_file(file));
+        if (!doc) {
+            return std::string();
+        }
+        auto peers = (*doc)["peers"];
+        auto at = peers.find("\"peer\":\"" + c.id(1) + "\",\"child\":\"");
+        if (at == std::string::npos) {
+            return std::string();
+        }
+        at = peers.find(":\"", peers.find("\"child\"", at)) + 2;
+        return peers.substr(at, peers.find('"', at) - at);
+    };
+    REQUIRE(wait_until(5s, [&] { return child_state() == "idle"; }));
+    REQUIRE(c.request(0, 1, "ping") == c.id(1));
+    pid_t child = c.lonc_child(0, 1);
+    REQUIRE(child > 0);
+    // Within the second (and slack for a loaded machine), with the child's pid.
+    CHECK(wait_until(3s, [&] { return child_state() == "running"; }));
+    CHECK(read_file(file).find("\"pid\":" + std::to_string(child) + "}") != std::string::npos);
+}
