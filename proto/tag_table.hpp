@@ -74,7 +74,8 @@ public:
     /// Slots the deque holds (entries and the free slots between them), for tests.
     [[nodiscard]] std::size_t span() const { return slots_.size(); }
 
-    /// Calls `f(tag, value)` for every entry, oldest tag first.
+    /// Calls `f(tag, value)` for every entry, oldest tag first. `f` must not add or take
+    /// entries (the walk is by index over the deque and the stragglers' map).
     template <class F>
     void for_each(F&& f) const {
         for (const auto& [tag, value] : stragglers_) { // all older than the deque's

@@ -40,10 +40,10 @@ namespace lon::link {
 /// When a write starts: output queued while a read's lines are handled is written when that
 /// read's handler ends (OutputFlusher::Batch) if that read came after a quiet gap (the first
 /// of its scheduler round), else with the round's other output by one posted flush for all
-/// sessions, as is output queued
-/// elsewhere (see output_flusher.hpp). A write first tries a non-blocking send
-/// (Socket::try_write_some when it has one, or a plain socket's write_some); only what the
-/// kernel does not take at once waits for the socket to become writable. "Sent"
+/// sessions, as is output queued elsewhere (see output_flusher.hpp). A write first tries a
+/// non-blocking send (Socket::try_write_some when it has one, or a plain socket's
+/// write_some); only what the kernel does not take at once waits for the socket to become
+/// writable. "Sent"
 /// (unsent_messages, on_output_sent, after_flush, close_after_flush) still means: every
 /// byte of those messages has been handed to the kernel.
 template <class Derived, class Socket>
@@ -228,21 +228,20 @@ private:
                 auto v = framer_.next_view();
                 if (v.status == proto::LineFramer::Status::line) {
                     static_cast<Derived&>(*this).on_line(v.line);
-                    continue;
-                }
-                if (v.status == proto::LineFramer::Status::too_long) {
+                } else if (v.status == proto::LineFramer::Status::too_long) {
                     static_cast<Derived&>(*this).on_too_long();
-                    continue;
+                } else {
+                    break;
                 }
-                break;
-            }
-            auto r = framer_.next();
-            if (r.status == proto::LineFramer::Status::line) {
-                static_cast<Derived&>(*this).on_line(std::move(r.line));
-            } else if (r.status == proto::LineFramer::Status::too_long) {
-                static_cast<Derived&>(*this).on_too_long();
             } else {
-                break;
+                auto r = framer_.next();
+                if (r.status == proto::LineFramer::Status::line) {
+                    static_cast<Derived&>(*this).on_line(std::move(r.line));
+                } else if (r.status == proto::LineFramer::Status::too_long) {
+                    static_cast<Derived&>(*this).on_too_long();
+                } else {
+                    break;
+                }
             }
         }
     }
