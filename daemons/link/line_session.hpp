@@ -224,24 +224,19 @@ private:
 
     void drain() {
         while (!closed_ && !stop_reading_) {
-            if constexpr (takes_views) {
-                auto v = framer_.next_view();
-                if (v.status == proto::LineFramer::Status::line) {
-                    static_cast<Derived&>(*this).on_line(v.line);
-                } else if (v.status == proto::LineFramer::Status::too_long) {
-                    static_cast<Derived&>(*this).on_too_long();
+            auto r = [this] {
+                if constexpr (takes_views) {
+                    return framer_.next_view();
                 } else {
-                    break;
+                    return framer_.next();
                 }
+            }();
+            if (r.status == proto::LineFramer::Status::line) {
+                static_cast<Derived&>(*this).on_line(std::move(r.line));
+            } else if (r.status == proto::LineFramer::Status::too_long) {
+                static_cast<Derived&>(*this).on_too_long();
             } else {
-                auto r = framer_.next();
-                if (r.status == proto::LineFramer::Status::line) {
-                    static_cast<Derived&>(*this).on_line(std::move(r.line));
-                } else if (r.status == proto::LineFramer::Status::too_long) {
-                    static_cast<Derived&>(*this).on_too_long();
-                } else {
-                    break;
-                }
+                break;
             }
         }
     }

@@ -137,27 +137,26 @@ std::vector<std::string> reference_frames(const std::string& input, std::size_t 
     }
 }
 
-std::vector<std::string> drain(LineFramer& f) {
+/// The frames `next` gives until need_more: "L:<line>" or "T" (too long).
+template <class Next>
+std::vector<std::string> frames(LineFramer& f, Next next) {
     std::vector<std::string> out;
     for (;;) {
-        auto r = f.next();
+        auto r = next(f);
         if (r.status == Status::need_more) {
             return out;
         }
-        out.push_back(r.status == Status::line ? "L:" + r.line : "T");
+        out.push_back(r.status == Status::line ? "L:" + std::string(r.line) : "T");
     }
+}
+
+std::vector<std::string> drain(LineFramer& f) {
+    return frames(f, [](LineFramer& g) { return g.next(); });
 }
 
 /// The same through next_view (each view copied out before the next call).
 std::vector<std::string> drain_views(LineFramer& f) {
-    std::vector<std::string> out;
-    for (;;) {
-        auto v = f.next_view();
-        if (v.status == Status::need_more) {
-            return out;
-        }
-        out.push_back(v.status == Status::line ? "L:" + std::string(v.line) : "T");
-    }
+    return frames(f, [](LineFramer& g) { return g.next_view(); });
 }
 
 } // namespace
