@@ -327,6 +327,11 @@ void PeerChild::do_accept() {
             on_accept_error(ec);
             return;
         }
+        // Non-blocking before the first read: replies are written directly (LineSession's
+        // try_write), and set now it spares Asio its own FIONBIO ioctl at the first read
+        // (one system call per local connection: a client that connects per request).
+        std::error_code nb;
+        s.non_blocking(true, nb);
         std::make_shared<LocalSession>(*this, std::move(s))->begin();
         do_accept();
     });
