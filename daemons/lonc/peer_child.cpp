@@ -327,6 +327,11 @@ void PeerChild::do_accept() {
             on_accept_error(ec);
             return;
         }
+        // Non-blocking before the first read: replies are written directly (LineSession's
+        // try_write), and set now it spares Asio its own FIONBIO ioctl at the first read
+        // (one system call per local connection: a client that connects per request).
+        std::error_code nb;
+        s.non_blocking(true, nb);
         std::make_shared<LocalSession>(*this, std::move(s))->begin();
         do_accept();
     });
@@ -993,8 +998,8 @@ proto::WakeupInput PeerChild::wakeup_input(clock::time_point now) const {
             }
         }
     }
-    if (counters_.version() != published_counters_) {
-        in.status_due = published_at_ + std::chrono::seconds(1);
+    if (status_stale()) {
+        in.status_due = status_due();
     }
     // Certificate ends by the wall clock, as steady instants (a clock jump meanwhile is the
     // re-check's business).
@@ -1174,7 +1179,13 @@ std::string PeerChild::status_json() const {
 void PeerChild::republish() {
     last_title_.clear();
     last_title_inputs_ = {};
+    published_at_ = clock::time_point::min(); // at once (a reload, an admin's USR1)
     publish();
+}
+
+bool PeerChild::status_stale() const {
+    return status_stale_ || counters_.version() != published_counters_ ||
+           last_error_at_ != published_error_at_;
 }
 
 void PeerChild::publish() {
@@ -1191,14 +1202,6 @@ void PeerChild::publish() {
         in.seconds_to_probe = seconds_to_probe(now());
     }
     bool title_moved = !(in == last_title_inputs_);
-    // The status file follows the title (state, counts, retries, mode, countdown), and the
-    // counters at most once a second.
-    bool counters_moved = counters_.version() != published_counters_ &&
-                          now() - published_at_ >= std::chrono::seconds(1);
-    if (!title_moved && !counters_moved && last_error_at_ == published_error_at_) {
-        return;
-    }
-    published_error_at_ = last_error_at_;
     if (title_moved) {
         last_title_inputs_ = in;
         std::string title;
@@ -1213,7 +1216,17 @@ void PeerChild::publish() {
             last_title_ = std::move(title);
             proctitle::set(last_title_);
         }
+        status_stale_ = true;
     }
+    // The status file follows the title (state, counts, retries, mode, countdown), the
+    // counters and the last error, at most once a second and not in the first second (a
+    // child that links at once writes it once: each write is a new file renamed over the
+    // old); a change after a quiet second is written at once.
+    if (!status_stale() || now() < status_due()) {
+        return;
+    }
+    status_stale_ = false;
+    published_error_at_ = last_error_at_;
     published_counters_ = counters_.version();
     published_at_ = now();
     std::string status = status_json() + "\n";

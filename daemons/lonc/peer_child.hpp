@@ -156,10 +156,16 @@ private:
     [[nodiscard]] long seconds_to_probe(clock::time_point now) const;
     /// "ssl" or "insecure": the weakest mode among the linked connections.
     [[nodiscard]] std::string_view link_mode() const;
-    /// Title and status file, written when what they show has changed.
+    /// The title, set when what it shows has changed; the status file when it lags and the
+    /// last write is a second old (else a wakeup at status_due() writes it).
     void publish();
-    /// The same, written whatever was written before (after a reload, a revive).
+    /// Both at once, whatever was written before (after a reload, a revive, USR1).
     void republish();
+    /// The status file lags what the title, the counters or the last error show.
+    [[nodiscard]] bool status_stale() const;
+    [[nodiscard]] clock::time_point status_due() const {
+        return published_at_ + std::chrono::seconds(1);
+    }
     void stop(int code);
     /// Takes credentials from a set the parent validated. When they changed, existing links
     /// are retired (replaced without failing a request).
@@ -259,7 +265,9 @@ private:
     /// The peer's certificate notAfter as last seen on an ssl link (0: never).
     std::time_t peer_not_after_ = 0;
     std::uint64_t published_counters_ = 0; ///< counters_.version() in the last status file
-    clock::time_point published_at_{};
+    /// The last write of the status file; the start counts as one (publish()).
+    clock::time_point published_at_ = clock::now();
+    bool status_stale_ = true; ///< the title moved since the last write
     bool stopping_ = false;
     int exit_code_ = 0;
 };

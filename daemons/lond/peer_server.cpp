@@ -55,11 +55,7 @@ PeerServer::PeerServer(asio::io_context& io, link::ValidatedSet& set, std::strin
       counters_{"requests", "idle_closed", "too_long", "handler_queued", "handler_busy", "handler_unavailable",
                 "handoff_failed",
                 "critical_indeterminate", "critical_acked", "critical_expired"},
-      status_writer_(io, std::chrono::seconds(1),
-                     [this] {
-                         last_title_.clear();
-                         publish();
-                     }),
+      status_writer_(io, std::chrono::seconds(1), [this] { write_status(); }),
       idle_timer_(io) {}
 
 void PeerServer::note_error(std::string what) {
@@ -171,8 +167,8 @@ void PeerServer::apply_bundle(Bundle bundle) {
                      set.tls.absent_reason);
     }
     (void)tls();
-    last_title_.clear();
     publish();
+    status_writer_.run_now(); // what the reload changed, at once
     arm_idle_sweep(true); // lond.idle_timeout may have changed
 }
 
@@ -374,8 +370,8 @@ void PeerServer::handle_signals() {
             spdlog::info("{}: log file reopened (reloads are the lond parent's)",
                          sig == SIGHUP ? "HUP" : "USR2");
         }
-        last_title_.clear();
         publish();
+        status_writer_.run_now(); // USR1: "children rewrite their status files", at once
         handle_signals();
     });
 }
@@ -400,23 +396,33 @@ void PeerServer::shutdown() {
 }
 
 void PeerServer::publish() {
-    bool insecure = false;
-    for (const Session* s : linked_) {
-        insecure = insecure || s->mode() == proto::Mode::insecure;
-    }
-    int n = static_cast<int>(linked_.size());
-    // With no connection left the title keeps the mode the last ones had: an ssl peer whose
-    // links all closed is not an insecure one (the title has no word for "none").
-    if (n > 0) {
-        last_mode_ = insecure ? "insecure" : "ssl";
-    }
-    std::string_view mode = last_mode_;
-    std::string title = titles::lond_child(peer_, n, mode);
+    std::string title = titles::lond_child(peer_, static_cast<int>(linked_.size()), mode());
     if (title == last_title_) {
         return;
     }
     last_title_ = title;
     proctitle::set(title);
+    if (!stopping_) {
+        status_writer_.request();
+    }
+}
+
+std::string_view PeerServer::mode() {
+    bool insecure = false;
+    for (const Session* s : linked_) {
+        insecure = insecure || s->mode() == proto::Mode::insecure;
+    }
+    // With no connection left the title keeps the mode the last ones had: an ssl peer whose
+    // links all closed is not an insecure one (the title has no word for "none").
+    if (!linked_.empty()) {
+        last_mode_ = insecure ? "insecure" : "ssl";
+    }
+    return last_mode_;
+}
+
+void PeerServer::write_status() {
+    int n = static_cast<int>(linked_.size());
+    std::string_view mode = this->mode();
     std::string json = "{\"role\":\"lond\",\"peer\":" + json_string(peer_) +
                        ",\"pid\":" + std::to_string(::getpid()) + ",\"state\":\"" +
                        (n > 0 ? "linked" : "idle") + "\",\"connections\":" + std::to_string(n) +

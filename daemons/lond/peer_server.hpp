@@ -80,7 +80,11 @@ private:
     void handoff_failed(const std::string& why);
     void handle_signals();
     void shutdown();
+    /// Sets the title from the connections; a change of it asks for the status file.
     void publish();
+    void write_status();
+    /// "ssl" or "insecure": the weakest of the linked connections, or the last ones' mode.
+    std::string_view mode();
     void revive_local_lonc();
     /// Closes sessions that have received nothing for lond.idle_timeout (a peer that lost
     /// power or rebooted leaves half-open connections behind; a live lonc pings every
@@ -109,7 +113,9 @@ private:
     asio::steady_timer retry_timer_; ///< pause after a transient control-channel error
     std::set<Session*> linked_;
     Counters counters_;
-    link::Debounce status_writer_; ///< rewrites the status file within a second of a count
+    /// Rewrites the status file at most once a second, the first a second after the start
+    /// (a child that links at once writes it once); a change after a quiet second at once.
+    link::Throttle status_writer_;
     asio::steady_timer idle_timer_;
     bool idle_sweep_armed_ = false;
     std::string last_title_;

@@ -215,6 +215,31 @@ std::string await_title(pid_t pid, const std::string& expected, std::chrono::mil
     return await_title([pid] { return pid; }, expected, timeout);
 }
 
+std::optional<JsonObject> await_status(const std::filesystem::path& path,
+                                       const std::vector<std::pair<std::string, std::string>>& want,
+                                       std::chrono::milliseconds timeout) {
+    std::optional<JsonObject> last;
+    wait_until(timeout, [&] {
+        std::error_code ec;
+        if (!std::filesystem::exists(path, ec)) {
+            return false;
+        }
+        auto doc = parse_json_object(read_file(path));
+        if (!doc) {
+            return false;
+        }
+        last = std::move(doc);
+        for (const auto& [key, value] : want) {
+            auto it = last->find(key);
+            if (it == last->end() || it->second != value) {
+                return false;
+            }
+        }
+        return true;
+    });
+    return last;
+}
+
 std::vector<pid_t> children_of(pid_t parent) {
     std::vector<pid_t> out;
     if (parent <= 0) {

@@ -95,6 +95,15 @@ bool file_has_line_with(const std::filesystem::path& path, const std::vector<std
 /// nullopt when the text is not one well-formed JSON object.
 std::optional<std::map<std::string, std::string>> parse_json_object(std::string_view text);
 
+using JsonObject = std::map<std::string, std::string>;
+/// Polls the status file `path` (a child rewrites it at most once a second, the first a
+/// second after it starts) until it parses and every `want` member has its raw value text
+/// (e.g. {"state", "\"linked\""}), or `timeout` passes; returns the object read last
+/// (nullopt when none parsed), so CHECKs on it show what was there instead.
+std::optional<JsonObject> await_status(const std::filesystem::path& path,
+                                       const std::vector<std::pair<std::string, std::string>>& want,
+                                       std::chrono::milliseconds timeout = 5s);
+
 /// The titles of DESIGN.md's table, exactly.
 namespace title {
 std::string lonc_parent(const std::string& own_id, int links);

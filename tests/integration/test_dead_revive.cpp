@@ -101,7 +101,8 @@ TEST_CASE("peer down: con_lost, retries count down to DEAD, a probe revives the 
     }
     CHECK(connecting_seen >= 1);
 
-    auto status = parse_json_object(read_file(c.run_dir(0) / ("lonc." + peer + ".json")));
+    // The status file follows within a second.
+    auto status = await_status(c.run_dir(0) / ("lonc." + peer + ".json"), {{"state", "\"dead\""}});
     REQUIRE(status);
     CHECK((*status)["state"] == "\"dead\"");
     CHECK((*status)["retries_remaining"] == "0");
@@ -119,7 +120,7 @@ TEST_CASE("peer down: con_lost, retries count down to DEAD, a probe revives the 
           title::lonc_linked(peer, 1, 3));
     CHECK(c.request(0, 1, "ping") == peer);
     CHECK(c.lonc_child(0, 1) == child); // the same child recovered
-    status = parse_json_object(read_file(c.run_dir(0) / ("lonc." + peer + ".json")));
+    status = await_status(c.run_dir(0) / ("lonc." + peer + ".json"), {{"state", "\"linked\""}});
     REQUIRE(status);
     CHECK((*status)["state"] == "\"linked\"");
 }
