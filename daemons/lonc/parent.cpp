@@ -195,7 +195,9 @@ void Parent::start() {
         }
     }
     update_title();
-    write_status(); // the first at once: loncontrol status lists the peers from it
+    // The first at once (loncontrol status lists the peers from it); it also takes what
+    // update_title() asked for, so the file is not written again a second later.
+    status_writer_.run_now();
     metrics_.configure(config_.metrics_dir);
 }
 

@@ -20,7 +20,7 @@
 #include <asio.hpp>
 
 #include "config.hpp"
-#include "debounce.hpp"
+#include "throttle.hpp"
 #include "link_metrics.hpp"
 #include "metrics_writer.hpp"
 #include "reaper.hpp"
@@ -77,7 +77,7 @@ private:
     /// Rewrites lonc.json within a second of a change of its children: it lists every peer of
     /// the table, so a write per child start cost O(table) each, O(table^2) while a cluster
     /// comes up (and a new file on run_dir's file system each time).
-    link::Debounce status_writer_;
+    link::Throttle status_writer_;
     std::map<std::string, std::unique_ptr<Slot>> slots_;
     bool stopping_ = false;
     std::optional<std::time_t> own_not_after_; ///< our certificate's, for the metrics

@@ -1222,7 +1222,11 @@ void PeerChild::publish() {
     // counters and the last error, at most once a second and not in the first second (a
     // child that links at once writes it once: each write is a new file renamed over the
     // old); a change after a quiet second is written at once.
-    if (!status_stale() || now() < status_due()) {
+    if (!status_stale()) {
+        return;
+    }
+    if (now() < status_due()) {
+        wake_by(status_due()); // some callers do not reschedule after publishing
         return;
     }
     status_stale_ = false;

@@ -171,7 +171,7 @@ void Listener::start() {
     }
     handle_signals();
     update_title();
-    write_status();
+    status_writer_.run_now(); // the first at once; changes within the next second a second later
     metrics_.configure(config_.metrics_dir);
     do_accept();
 }

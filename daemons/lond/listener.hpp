@@ -26,7 +26,7 @@
 
 #include "config.hpp"
 #include "counters.hpp"
-#include "debounce.hpp"
+#include "throttle.hpp"
 #include "link_metrics.hpp"
 #include "log_throttle.hpp"
 #include "metrics_writer.hpp"
@@ -122,7 +122,7 @@ private:
     asio::steady_timer accept_timer_;  ///< pause after an accept error
     Counters counters_;
     LogThrottle log_throttle_;
-    link::Debounce status_writer_; ///< rewrites lond.json at most once a second
+    link::Throttle status_writer_; ///< rewrites lond.json at most once a second
     asio::ip::tcp::resolver resolver_;
     /// Hosts without an address: when their name may be resolved again.
     std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> resolve_after_;

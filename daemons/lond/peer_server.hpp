@@ -16,7 +16,7 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "critical_log.hpp"
-#include "debounce.hpp"
+#include "throttle.hpp"
 #include "handler_pool.hpp"
 #include "log_throttle.hpp"
 #include "request_limiter.hpp"

@@ -1,4 +1,4 @@
-// Throttle (daemons/link/debounce.hpp): how often a child rewrites its status file.
+// Throttle (daemons/link/throttle.hpp): how often a child rewrites its status file.
 
 #include <catch2/catch.hpp>
 
@@ -8,7 +8,7 @@
 
 #include <asio.hpp>
 
-#include "debounce.hpp"
+#include "throttle.hpp"
 
 using lon::link::Throttle;
 using namespace std::chrono_literals;

@@ -8,49 +8,14 @@
 
 namespace lon::link {
 
-/// Runs `action` at most once per `delay` however often it is requested: the first request
-/// arms a timer, later ones before it fires are folded into that run. Used to rewrite status
-/// files after counters change, so a flood of limit hits costs one write a second, not one
-/// per event. cancel() drops a pending run (shutdown).
-class Debounce final {
-public:
-    Debounce(asio::io_context& io, std::chrono::milliseconds delay, std::function<void()> action)
-        : timer_(io), delay_(delay), action_(std::move(action)) {}
-
-    void request() {
-        if (due_ || cancelled_) {
-            return;
-        }
-        due_ = true;
-        timer_.expires_after(delay_);
-        timer_.async_wait([this](std::error_code ec) {
-            due_ = false;
-            if (!ec && !cancelled_) {
-                action_();
-            }
-        });
-    }
-
-    void cancel() {
-        cancelled_ = true;
-        timer_.cancel();
-    }
-
-private:
-    asio::steady_timer timer_;
-    std::chrono::milliseconds delay_;
-    std::function<void()> action_;
-    bool due_ = false;
-    bool cancelled_ = false;
-};
-
 /// Runs `action` at most once per `gap`, and never sooner than `gap` after construction: a
 /// request runs it at once when the last run (or the construction) is `gap` old, otherwise
-/// when it is, folding the requests meanwhile into that run. Used for a child's status file:
-/// a child that links within its first second writes its file once, not once per change of
-/// its title (a new inode each time: the file is replaced by a rename), and a change after a
-/// quiet second reaches the file at once. run_now() runs it at once whatever the gap (an
-/// admin's USR1, a reload); cancel() drops a pending run (shutdown).
+/// when it is, folding the requests meanwhile into that run. Used for the status files: a
+/// flood of counted events costs one write a second; a child that links within its first
+/// second writes its file once, not once per change of its title (a new inode each time:
+/// the file is replaced by a rename); a change after a quiet second reaches the file at
+/// once. run_now() runs it at once whatever the gap (a parent's first write, an admin's
+/// USR1, a reload); cancel() drops a pending run (shutdown).
 class Throttle final {
 public:
     using clock = std::chrono::steady_clock;
