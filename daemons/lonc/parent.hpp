@@ -20,12 +20,12 @@
 #include <asio.hpp>
 
 #include "config.hpp"
-#include "throttle.hpp"
 #include "link_metrics.hpp"
 #include "metrics_writer.hpp"
 #include "reaper.hpp"
-#include "validated_set.hpp"
+#include "throttle.hpp"
 #include "unique_fd.hpp"
+#include "validated_set.hpp"
 
 namespace lon::lonc {
 

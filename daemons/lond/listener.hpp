@@ -26,12 +26,12 @@
 
 #include "config.hpp"
 #include "counters.hpp"
-#include "throttle.hpp"
 #include "link_metrics.hpp"
 #include "log_throttle.hpp"
 #include "metrics_writer.hpp"
 #include "negotiation.hpp"
 #include "reaper.hpp"
+#include "throttle.hpp"
 #include "unique_fd.hpp"
 #include "validated_set.hpp"
 
