@@ -12,7 +12,7 @@ void LineFramer::feed(std::string_view bytes) {
     buf_.append(bytes);
 }
 
-LineFramer::View LineFramer::locate(std::size_t& at) {
+LineFramer::View LineFramer::next_view() {
     for (;;) {
         std::size_t from = start_ + scanned_;
         std::size_t nl = buf_.find('\n', from);
@@ -49,24 +49,20 @@ LineFramer::View LineFramer::locate(std::size_t& at) {
             scanned_ = 0;
             return {Status::too_long, {}};
         }
-        at = start_;
+        std::size_t at = start_;
         start_ = nl + 1;
         scanned_ = 0;
         return {Status::line, std::string_view(buf_).substr(at, len)};
     }
 }
 
-LineFramer::View LineFramer::next_view() {
-    std::size_t at = 0;
-    return locate(at);
-}
-
 LineFramer::Result LineFramer::next() {
-    std::size_t at = 0;
-    View v = locate(at);
+    View v = next_view();
     if (v.status != Status::line) {
         return {v.status, {}};
     }
+    // The line is still in buf_, just before the '\n' that start_ has moved past.
+    auto at = static_cast<std::size_t>(v.line.data() - buf_.data());
     std::size_t len = v.line.size();
     std::size_t nl = at + len;
     std::size_t rest = buf_.size() - (nl + 1);

@@ -54,9 +54,6 @@ public:
     [[nodiscard]] std::size_t capacity() const { return buf_.capacity(); }
 
 private:
-    /// Finds the next line: its status and, for a line, where it is in buf_ ([at, at+len));
-    /// consumes it (start_ moves past its '\n').
-    View locate(std::size_t& at);
     /// Lines from this size on leave by moving the buffer out rather than by copy.
     static constexpr std::size_t move_threshold = 16 * 1024;
     /// Room kept while nothing is buffered: more is given back, so that a long-lived link

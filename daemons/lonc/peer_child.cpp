@@ -424,7 +424,7 @@ void PeerChild::note_error(std::string what) {
 
 void PeerChild::count(std::string_view what, std::uint64_t n) {
     counters_.add(what, n);
-    wake_by(published_at_ + std::chrono::seconds(1)); // the status file shows it
+    wake_by(status_due()); // the status file shows it
 }
 
 void PeerChild::on_local_closed(LocalSession& session) {
