@@ -8,11 +8,18 @@ bool live(const PoolConn& c) { return c.linked && !c.closed && !c.retired; }
 
 } // namespace
 
-std::optional<std::size_t> pick_connection(std::span<const PoolConn> pool) {
+std::optional<std::size_t> pick_connection(std::span<const PoolConn> pool,
+                                           std::size_t pipeline_depth) {
     std::optional<std::size_t> best;
     for (std::size_t i = 0; i < pool.size(); ++i) {
+        if (!live(pool[i])) {
+            continue;
+        }
+        if (pool[i].in_flight < pipeline_depth) {
+            return i; // the oldest link with room
+        }
         // Strictly fewer: on a tie the earlier (older) link keeps the traffic.
-        if (live(pool[i]) && (!best || pool[i].in_flight < pool[*best].in_flight)) {
+        if (!best || pool[i].in_flight < pool[*best].in_flight) {
             best = i;
         }
     }

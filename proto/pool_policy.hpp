@@ -29,10 +29,15 @@ struct PoolLimits {
     std::size_t pipeline_depth = 16; ///< requests in flight on every link before another opens
 };
 
-/// The connection that takes the next queued request: the one with the fewest requests in
-/// flight among those linked, open and not retired (the first of them on a tie); none when no
-/// connection can take it.
-[[nodiscard]] std::optional<std::size_t> pick_connection(std::span<const PoolConn> pool);
+/// The connection that takes the next queued request, among those linked, open and not
+/// retired: the first (oldest) with fewer than `pipeline_depth` requests in flight; when every
+/// one has that many, the one with the fewest (the first on a tie); none when no connection
+/// can take it. Filling one link before the next, not spreading: both ends of a link are
+/// single-threaded processes, so a request spread to a second link buys no parallelism and
+/// costs a TLS record, a send and a wake-up at each end (bench/README "links filled in
+/// order").
+[[nodiscard]] std::optional<std::size_t> pick_connection(std::span<const PoolConn> pool,
+                                                         std::size_t pipeline_depth);
 
 enum class PoolOpen {
     open,              ///< open one more connection now

@@ -661,13 +661,14 @@ std::span<const proto::PoolConn> PeerChild::pool_view() const {
     return pool_view_;
 }
 
-/// Hands queued requests to the least busy link; asks for another link when all are busy.
+/// Hands queued requests to the oldest link with room (pick_connection); asks for another
+/// link when all are busy.
 void PeerChild::pump() { pump(clock::now()); }
 
 void PeerChild::pump(clock::time_point now) {
     while (!queue_.empty()) {
         // Asked again for each request: sending changes the load, and may close a link.
-        auto best = proto::pick_connection(pool_view());
+        auto best = proto::pick_connection(pool_view(), pipeline_depth);
         if (!best) {
             break;
         }

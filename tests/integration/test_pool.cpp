@@ -1,6 +1,7 @@
 // The lonc pool (PROTOCOL.md "Connection life"): one link while it keeps up; another when
-// every link has 64 requests in flight; never more than lonc.max_connections (the links
-// then share the load, fewest in flight first); every reply goes back to its own request.
+// every link has 64 requests in flight; never more than lonc.max_connections (past that the
+// links share the load, fewest in flight first); every reply goes back to its own request.
+// Which link carries a request (the oldest with room) is proto::pick_connection's, unit-tested.
 
 #include <fstream>
 

@@ -38,28 +38,38 @@ const std::chrono::steady_clock::time_point t0{std::chrono::hours(1)};
 
 TEST_CASE("Pool policy: no connection can take a request without a live linked one",
           "[proto][pool_policy]") {
-    CHECK_FALSE(pick_connection(Pool{}));
-    CHECK_FALSE(pick_connection(Pool{connecting()}));
-    CHECK_FALSE(pick_connection(Pool{retired(linked(0))}));
-    CHECK_FALSE(pick_connection(Pool{closed(linked(0))}));
+    CHECK_FALSE(pick_connection(Pool{}, 16));
+    CHECK_FALSE(pick_connection(Pool{connecting()}, 16));
+    CHECK_FALSE(pick_connection(Pool{retired(linked(0))}, 16));
+    CHECK_FALSE(pick_connection(Pool{closed(linked(0))}, 16));
 }
 
-TEST_CASE("Pool policy: the least loaded live link gets the next request, the first on a tie",
+TEST_CASE("Pool policy: the oldest live link with room gets the next request",
           "[proto][pool_policy]") {
-    CHECK(pick_connection(Pool{linked(0)}) == 0u);
-    CHECK(pick_connection(Pool{linked(5), linked(2), linked(7)}) == 1u);
-    CHECK(pick_connection(Pool{linked(3), linked(3)}) == 0u);
-    CHECK(pick_connection(Pool{linked(4), linked(1), linked(1)}) == 1u);
+    CHECK(pick_connection(Pool{linked(0)}, 16) == 0u);
+    // Filled in order, not spread: the first keeps the traffic while it is below the depth.
+    CHECK(pick_connection(Pool{linked(5), linked(2), linked(7)}, 16) == 0u);
+    CHECK(pick_connection(Pool{linked(15), linked(0)}, 16) == 0u);
+    CHECK(pick_connection(Pool{linked(16), linked(3), linked(0)}, 16) == 1u);
+    CHECK(pick_connection(Pool{linked(16), linked(16), linked(15)}, 16) == 2u);
+}
+
+TEST_CASE("Pool policy: when every link is at the depth, the least loaded one, the first on a tie",
+          "[proto][pool_policy]") {
+    CHECK(pick_connection(Pool{linked(20), linked(17), linked(30)}, 16) == 1u);
+    CHECK(pick_connection(Pool{linked(16), linked(16)}, 16) == 0u);
+    CHECK(pick_connection(Pool{linked(40), linked(18), linked(18)}, 16) == 1u);
     // Far past pipeline_depth a link still takes requests: the depth only opens another.
-    CHECK(pick_connection(Pool{linked(1000)}) == 0u);
+    CHECK(pick_connection(Pool{linked(1000)}, 16) == 0u);
 }
 
 TEST_CASE("Pool policy: retired, closed and negotiating connections get no request",
           "[proto][pool_policy]") {
-    CHECK(pick_connection(Pool{retired(linked(0)), linked(9)}) == 1u);
-    CHECK(pick_connection(Pool{closed(linked(0)), linked(9)}) == 1u);
-    CHECK(pick_connection(Pool{connecting(), linked(9)}) == 1u);
-    CHECK(pick_connection(Pool{linked(9, Mode::insecure), connecting()}) == 0u);
+    CHECK(pick_connection(Pool{retired(linked(0)), linked(9)}, 16) == 1u);
+    CHECK(pick_connection(Pool{closed(linked(0)), linked(9)}, 16) == 1u);
+    CHECK(pick_connection(Pool{connecting(), linked(9)}, 16) == 1u);
+    CHECK(pick_connection(Pool{linked(9, Mode::insecure), connecting()}, 16) == 0u);
+    CHECK(pick_connection(Pool{retired(linked(0)), linked(20), linked(30)}, 16) == 1u);
 }
 
 TEST_CASE("Pool policy: the first connection opens when there is none", "[proto][pool_policy]") {
