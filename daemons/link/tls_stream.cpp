@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include <openssl/err.h>
 
@@ -33,7 +34,11 @@ struct CipherBio {
 
     static int write(BIO* b, const char* data, std::size_t len, std::size_t* written) {
         BIO_clear_retry_flags(b);
-        of(b).cipher_out_.append(data, len);
+        try {
+            of(b).cipher_out_.append(data, len);
+        } catch (const std::bad_alloc&) {
+            return 0; // no exception through OpenSSL's C frames: the write fails instead
+        }
         *written = len;
         return 1;
     }
