@@ -1,6 +1,8 @@
 #include "tls_stream.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <new>
 
 #include <openssl/err.h>
 
@@ -19,11 +21,80 @@ struct BioDeleter {
 };
 using BioPtr = std::unique_ptr<BIO, BioDeleter>;
 
+struct BioMethodDeleter {
+    void operator()(BIO_METHOD* m) const { BIO_meth_free(m); }
+};
+
 } // namespace
 
+/// The BIO OpenSSL reads ciphertext from and writes it to: TlsStream's own buffers. A read
+/// with nothing buffered says "retry" (not EOF): the socket's EOF is the caller's to report.
+struct CipherBio {
+    static TlsStream& of(BIO* b) { return *static_cast<TlsStream*>(BIO_get_data(b)); }
+
+    static int write(BIO* b, const char* data, std::size_t len, std::size_t* written) {
+        BIO_clear_retry_flags(b);
+        try {
+            of(b).cipher_out_.append(data, len);
+        } catch (const std::bad_alloc&) {
+            return 0; // no exception through OpenSSL's C frames: the write fails instead
+        }
+        *written = len;
+        return 1;
+    }
+
+    static int read(BIO* b, char* out, std::size_t len, std::size_t* got) {
+        BIO_clear_retry_flags(b);
+        TlsStream& t = of(b);
+        std::size_t n = std::min(len, t.in_end_ - t.in_begin_);
+        if (n == 0) {
+            BIO_set_retry_read(b);
+            *got = 0;
+            return 0;
+        }
+        std::memcpy(out, t.in_buf_.get() + t.in_begin_, n);
+        t.in_begin_ += n;
+        if (t.in_begin_ == t.in_end_) {
+            t.in_begin_ = t.in_end_ = 0;
+        }
+        *got = n;
+        return 1;
+    }
+
+    static long ctrl(BIO* /*b*/, int cmd, long /*num*/, void* /*ptr*/) {
+        // OpenSSL flushes after handshake messages (a failed flush would stall it); nothing
+        // else (pending counts, kTLS, duplication) applies to these buffers.
+        return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+    }
+
+    static const BIO_METHOD* method() {
+        static const std::unique_ptr<BIO_METHOD, BioMethodDeleter> m = [] {
+            BIO_METHOD* bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+                                          "lonlink ciphertext");
+            if (bm != nullptr) {
+                BIO_meth_set_write_ex(bm, write);
+                BIO_meth_set_read_ex(bm, read);
+                BIO_meth_set_ctrl(bm, ctrl);
+            }
+            return std::unique_ptr<BIO_METHOD, BioMethodDeleter>(bm);
+        }();
+        return m.get();
+    }
+
+    static BioPtr make(TlsStream& t) {
+        const BIO_METHOD* m = method();
+        BioPtr b(m != nullptr ? BIO_new(m) : nullptr);
+        if (b) {
+            BIO_set_data(b.get(), &t);
+            BIO_set_init(b.get(), 1);
+        }
+        return b;
+    }
+};
+
 TlsStream::TlsStream(SSL_CTX* context) {
-    BioPtr in(BIO_new(BIO_s_mem()));
-    BioPtr out(BIO_new(BIO_s_mem()));
+    BioPtr in = CipherBio::make(*this);
+    BioPtr out = CipherBio::make(*this);
     ssl_ = SSL_new(context);
     if (ssl_ == nullptr || !in || !out) {
         if (ssl_ != nullptr) {
@@ -32,12 +103,7 @@ TlsStream::TlsStream(SSL_CTX* context) {
         throw std::system_error(std::make_error_code(std::errc::not_enough_memory),
                                 "SSL_new");
     }
-    // Reads of an empty memory BIO say "retry" (not EOF): the socket's EOF is ours to report.
-    BIO_set_mem_eof_return(in.get(), -1);
-    BIO_set_mem_eof_return(out.get(), -1);
-    in_ = in.release();
-    out_ = out.release();
-    SSL_set_bio(ssl_, in_, out_); // the SSL object owns both from here
+    SSL_set_bio(ssl_, in.release(), out.release()); // the SSL object owns both from here
     SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
 }
 
@@ -148,6 +214,9 @@ std::size_t TlsStream::write(std::span<const asio::const_buffer> buffers, std::e
             if (!flush_staged(ec)) {
                 return 0;
             }
+            // Room for the records at once (a few dozen bytes of framing each): the buffer
+            // does not regrow, copying what it holds, while OpenSSL writes them one by one.
+            cipher_out_.reserve(cipher_out_.size() + len + (len / record_size + 1) * 64);
             std::size_t done = 0;
             ERR_clear_error();
             if (SSL_write_ex(ssl_, p, len, &done) != 1) {
@@ -169,16 +238,26 @@ std::size_t TlsStream::write(std::span<const asio::const_buffer> buffers, std::e
 }
 
 char* TlsStream::input() {
-    if (!recv_buf_) {
-        recv_buf_ = std::make_unique_for_overwrite<char[]>(recv_size);
+    // OpenSSL reads everything buffered before a read asks for more (Transport receives only
+    // after want_read), so this is empty here in practice; a rest is kept, never lost.
+    if (in_begin_ > 0) {
+        std::memmove(in_buf_.get(), in_buf_.get() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
     }
-    return recv_buf_.get();
+    if (in_cap_ - in_end_ < recv_size) {
+        std::size_t cap = in_end_ + recv_size;
+        auto grown = std::make_unique_for_overwrite<char[]>(cap);
+        if (in_end_ > 0) {
+            std::memcpy(grown.get(), in_buf_.get(), in_end_);
+        }
+        in_buf_ = std::move(grown);
+        in_cap_ = cap;
+    }
+    return in_buf_.get() + in_end_;
 }
 
-void TlsStream::commit_input(std::size_t n) {
-    // A memory BIO takes everything (it grows); n <= recv_size fits an int.
-    BIO_write(in_, recv_buf_.get(), static_cast<int>(n));
-}
+void TlsStream::commit_input(std::size_t n) { in_end_ += n; }
 
 std::error_code TlsStream::end_of_input() const {
     if ((SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0) {
@@ -188,17 +267,6 @@ std::error_code TlsStream::end_of_input() const {
 }
 
 std::span<const char> TlsStream::output() {
-    std::size_t pending = BIO_ctrl_pending(out_);
-    if (pending > 0) {
-        if (out_sent_ == cipher_out_.size()) {
-            cipher_out_.clear();
-            out_sent_ = 0;
-        }
-        std::size_t at = cipher_out_.size();
-        cipher_out_.resize(at + pending);
-        int got = BIO_read(out_, cipher_out_.data() + at, static_cast<int>(pending));
-        cipher_out_.resize(at + static_cast<std::size_t>(std::max(got, 0)));
-    }
     return {cipher_out_.data() + out_sent_, cipher_out_.size() - out_sent_};
 }
 

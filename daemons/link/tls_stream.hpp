@@ -20,7 +20,10 @@ namespace lon::link {
 /// complete record into the caller's buffer.
 ///
 /// Pure with respect to the socket: the caller moves ciphertext in (input(), commit_input())
-/// and out (output(), consume_output()); Transport does the socket side.
+/// and out (output(), consume_output()); Transport does the socket side. OpenSSL reads and
+/// writes the ciphertext through a BIO of our own straight from and into these buffers:
+/// memory BIOs between them cost two more copies of every byte each way, and a zero-fill
+/// (bench/README "memory BIOs").
 class TlsStream {
 public:
     enum class Result { done, want_read, error };
@@ -70,10 +73,15 @@ private:
     std::error_code last_error(int ret);
     bool flush_staged(std::error_code& ec);
 
-    SSL* ssl_ = nullptr;  ///< owns both BIOs (SSL_set_bio)
-    BIO* in_ = nullptr;   ///< ciphertext received, read by OpenSSL
-    BIO* out_ = nullptr;  ///< ciphertext OpenSSL produced, not yet moved to cipher_out_
-    std::unique_ptr<char[]> recv_buf_; ///< recv_size bytes, allocated at the first recv
+    friend struct CipherBio; // the BIO callbacks move ciphertext in and out of the buffers
+
+    SSL* ssl_ = nullptr; ///< owns both BIOs (SSL_set_bio); they point back at this object
+    /// Ciphertext received and not yet read by OpenSSL: [in_begin_, in_end_) of in_buf_
+    /// (in_cap_ bytes, allocated at the first recv, not zeroed).
+    std::unique_ptr<char[]> in_buf_;
+    std::size_t in_cap_ = 0;
+    std::size_t in_begin_ = 0;
+    std::size_t in_end_ = 0;
     std::string cipher_out_;   ///< ciphertext to send; [out_sent_, size) not sent yet
     std::size_t out_sent_ = 0;
     std::string staged_;       ///< small plaintext pieces gathered into one record

@@ -125,6 +125,46 @@ TEST_CASE("small pieces of one write become one record; a read decrypts every co
     CHECK(c.write(std::span(&one, 1), ec) == TlsStream::write_bound);
 }
 
+TEST_CASE("ciphertext not yet read when more arrives is kept, in order", "[tls_stream]") {
+    // A read that fills the caller's buffer leaves records in the stream's input; the next
+    // input() must keep them ahead of what is received then (moved to the front, or grown).
+    Contexts ctx;
+    TlsStream c(ctx.client);
+    TlsStream s(ctx.server);
+    handshake(c, s);
+    std::error_code ec;
+    std::string sent;
+    auto send = [&](char fill, std::size_t size) {
+        std::string m(size, fill);
+        for (std::size_t i = 0; i < m.size(); i += 997) {
+            m[i] = static_cast<char>('A' + (i / 997) % 26); // not one repeated byte
+        }
+        asio::const_buffer one = asio::buffer(m);
+        REQUIRE(c.write(std::span(&one, 1), ec) == m.size());
+        sent += m;
+    };
+    std::string got;
+    std::vector<char> small(5000);
+    std::size_t n = 0;
+    send('x', 40 * 1024);
+    pump(c, s);
+    REQUIRE(s.read(small.data(), small.size(), n, ec) == TlsStream::Result::done);
+    got.append(small.data(), n);
+    send('y', 30 * 1024); // arrives behind the unread records
+    pump(c, s);
+    REQUIRE(s.read(small.data(), small.size(), n, ec) == TlsStream::Result::done);
+    got.append(small.data(), n);
+    send('z', 150 * 1024); // more than the input's room: it grows, keeping the rest
+    pump(c, s);
+    std::vector<char> buf(64 * 1024);
+    while (s.read(buf.data(), buf.size(), n, ec) == TlsStream::Result::done) {
+        got.append(buf.data(), n);
+    }
+    CHECK(!ec);
+    CHECK(got.size() == sent.size());
+    CHECK(got == sent);
+}
+
 TEST_CASE("the end of the ciphertext is eof after close_notify, else stream_truncated",
           "[tls_stream]") {
     Contexts ctx;
