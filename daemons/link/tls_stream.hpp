@@ -12,7 +12,7 @@
 
 namespace lon::link {
 
-/// One TLS connection's OpenSSL state, driven over two memory BIOs (no socket BIO, no
+/// One TLS connection's OpenSSL state, driven over buffers of its own (no socket BIO, no
 /// asio::ssl::stream). Why: asio::ssl::stream moves at most one TLS record (16 KiB) per
 /// socket read or write and adds a handler round per step; here a write encrypts everything
 /// it is offered (up to `write_bound` plaintext bytes) into one ciphertext buffer sent with
@@ -23,7 +23,7 @@ namespace lon::link {
 /// and out (output(), consume_output()); Transport does the socket side. OpenSSL reads and
 /// writes the ciphertext through a BIO of our own straight from and into these buffers:
 /// memory BIOs between them cost two more copies of every byte each way, and a zero-fill
-/// (bench/README "memory BIOs").
+/// (bench/README "Ciphertext without memory BIOs").
 class TlsStream {
 public:
     enum class Result { done, want_read, error };

@@ -17,7 +17,7 @@ namespace lon::link {
 /// upgraded in place to TLS after "ok:ssl". Reads and writes go to whichever layer is active,
 /// so LineSession works the same over both.
 ///
-/// TLS runs over memory BIOs (TlsStream): a write encrypts all it is offered (up to
+/// TLS runs over TlsStream's own ciphertext buffers: a write encrypts all it is offered (up to
 /// TlsStream::write_bound bytes) and sends the ciphertext with one non-blocking send; a read
 /// receives up to TlsStream::recv_size ciphertext bytes and decrypts every complete record.
 /// Ciphertext that reading produces (TLS 1.3 session tickets, KeyUpdate answers) goes out
