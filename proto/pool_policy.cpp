@@ -6,6 +6,10 @@ namespace {
 
 bool live(const PoolConn& c) { return c.linked && !c.closed && !c.retired; }
 
+/// At the pipeline depth: takes more only when every link is (pick_connection), and counts
+/// as busy when deciding whether to open another (decide_open). One definition for both.
+bool full(const PoolConn& c, std::size_t pipeline_depth) { return c.in_flight >= pipeline_depth; }
+
 } // namespace
 
 std::optional<std::size_t> pick_connection(std::span<const PoolConn> pool,
@@ -15,7 +19,7 @@ std::optional<std::size_t> pick_connection(std::span<const PoolConn> pool,
         if (!live(pool[i])) {
             continue;
         }
-        if (pool[i].in_flight < pipeline_depth) {
+        if (!full(pool[i], pipeline_depth)) {
             return i; // the oldest link with room
         }
         // Strictly fewer: on a tie the earlier (older) link keeps the traffic.
@@ -43,7 +47,7 @@ PoolOpen decide_open(std::span<const PoolConn> pool, const PoolLimits& limits,
             return PoolOpen::attempt_under_way;
         }
         ++linked;
-        busy = busy && c.in_flight >= limits.pipeline_depth;
+        busy = busy && full(c, limits.pipeline_depth);
     }
     return linked == 0 || (busy && linked < limits.max_connections) ? PoolOpen::open
                                                                     : PoolOpen::enough;
