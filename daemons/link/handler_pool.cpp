@@ -29,6 +29,9 @@ public:
     /// Queues `r` behind the requests already in flight here; writes it now unless the pool
     /// is held (then the pool's release() calls flush()).
     void add(Request r) {
+        if (in_flight_.empty()) {
+            busy_since_ = Clock::now(); // the handler's time to answer counts from here
+        }
         out_ += r.line;
         out_.push_back('\n');
         in_flight_.push_back(std::move(r));
@@ -140,6 +143,8 @@ private:
         }
         // Hold ourselves: a completion may lead the pool to drop us from its list.
         auto self = shared_from_this();
+        const auto now = Clock::now();
+        const std::size_t answered_before = answered_;
         std::string_view data(buf_.data(), n);
         while (!data.empty() && !closed_) {
             auto nl = data.find('\n');
@@ -170,6 +175,11 @@ private:
                 }
             }
             data.remove_prefix(nl + 1);
+        }
+        if (answered_ > answered_before && pool_ != nullptr) {
+            // How fast the handler answers sizes the pool's burst runs (HandlerPace).
+            pool_->pace_.answered(now - busy_since_, answered_ - answered_before);
+            busy_since_ = now;
         }
         if (!closed_) {
             do_read();
@@ -297,6 +307,9 @@ private:
     std::string in_;      ///< the start of a reply line
     std::array<char, 16 * 1024> buf_{};
     std::size_t answered_ = 0;
+    /// Since when the oldest request in flight has been waiting for the handler: when the
+    /// connection last went from idle to busy, or last read replies.
+    Clock::time_point busy_since_{};
     Clock::time_point probation_end_{};
     bool connecting_ = true;
     bool ever_connected_ = false;
@@ -423,7 +436,7 @@ void HandlerPool::drain() {
         bool open_one = false;
         switch (model_) {
         case Model::persistent:
-            if (holds_ > 0 && burst_count_ < burst_run) {
+            if (holds_ > 0 && burst_count_ < pace_.run()) {
                 // A run of a burst stays on the connection that took its first request.
                 if (auto b = burst_.lock(); b && b->usable()) {
                     to = b.get();

@@ -17,6 +17,7 @@
 
 #include <asio.hpp>
 
+#include "handler_pace.hpp"
 #include "log_throttle.hpp"
 
 namespace lon::link {
@@ -47,12 +48,13 @@ namespace lon::link {
 /// being written on its connection (no completion to wait for, so the reply is read in the
 /// next turn of the event loop). Between hold() and release() — lond holds the pool while it
 /// serves a burst of request lines read together — requests are only queued, the burst goes
-/// to one connection (the least loaded when the burst starts, or a new one), in runs of at
-/// most `burst_run` requests (a larger burst takes the next least loaded connection for its
-/// next run, so a handler that serves its connections in parallel still gets the work
-/// spread), and release() writes each connection's queue with one send: a pipelined burst
-/// costs the handler one read and one write instead of one per request, and replies come
-/// back together.
+/// to one connection (the least loaded when the burst starts, or a new one), in runs of as
+/// many requests as the handler answers in about a millisecond, 16 to 256 (proto::HandlerPace,
+/// fed by how long each connection takes to answer; a larger burst takes the next least
+/// loaded connection for its next run, so a handler that serves its connections in parallel
+/// still gets slow work spread), and release() writes each connection's queue with one send:
+/// a pipelined burst costs the handler one read and one write instead of one per request,
+/// and replies come back together.
 ///
 /// Bounds: requests in flight and waiting here are at most what the caller admits (lond's
 /// RequestLimiter: lond.max_handler_requests); a reply line longer than `max_reply` bytes
@@ -74,9 +76,6 @@ public:
     };
 
     enum class Model { unknown, persistent, one_shot };
-
-    /// Requests of one burst written to one connection before the next run takes another.
-    static constexpr std::size_t burst_run = 16;
 
     HandlerPool(asio::io_context& io, Settings settings);
     HandlerPool(const HandlerPool&) = delete;
@@ -145,6 +144,7 @@ private:
     /// The connection taking the current burst (persistent model, while held).
     std::weak_ptr<Connection> burst_;
     std::size_t burst_count_ = 0; ///< requests of the current run on burst_
+    proto::HandlerPace pace_; ///< how fast the handler answers: sizes the runs
 };
 
 } // namespace lon::link

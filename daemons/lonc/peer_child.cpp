@@ -33,15 +33,6 @@
 namespace lon::lonc {
 namespace {
 
-/// In-flight requests per link before another link of the pool is opened. Why 64 (it was
-/// 16): a child is one thread at either end, so more links add no parallelism of their own,
-/// and spreading a burst over them costs a TLS record, a send and a wakeup per link. Measured
-/// (bench/ab, 5 rounds, bench/README "pipeline depth"): 64 concurrent clients +13 %, 32
-/// pipelined on one connection via the handler +20 %, CPU per request 10-30 % less; one
-/// case went down (32 pipelined built-in echoes, -5 to -7 %: two links let the two
-/// children overlap).
-constexpr std::size_t pipeline_depth = 64;
-
 /// What the pool policy (proto/pool_policy.hpp) needs to know about one link.
 proto::PoolConn pool_conn(const OutboundConn& c) {
     return {c.linked(), c.retired(), c.closed(), c.in_flight(), c.mode()};
@@ -668,7 +659,7 @@ void PeerChild::pump() { pump(clock::now()); }
 void PeerChild::pump(clock::time_point now) {
     while (!queue_.empty()) {
         // Asked again for each request: sending changes the load, and may close a link.
-        auto best = proto::pick_connection(pool_view(), pipeline_depth);
+        auto best = proto::pick_connection(pool_view(), proto::lonc_pipeline_depth);
         if (!best) {
             break;
         }
@@ -710,7 +701,8 @@ bool PeerChild::wants_connection(clock::time_point now) const {
         return false;
     }
     // Asked as if the backoff had passed: the wakeup waits for it (next_attempt).
-    return proto::decide_open(pool_view(), {config_.lonc.max_connections, pipeline_depth},
+    return proto::decide_open(pool_view(),
+                              {config_.lonc.max_connections, proto::lonc_pipeline_depth},
                               true) == proto::PoolOpen::open;
 }
 

@@ -1,0 +1,55 @@
+#include <catch2/catch.hpp>
+
+#include "handler_pace.hpp"
+
+using namespace lon::proto;
+using namespace std::chrono_literals;
+
+TEST_CASE("handler pace: runs of 16 until the handler has answered", "[handler_pace]") {
+    HandlerPace p;
+    CHECK(p.run() == HandlerPace::min_run);
+    CHECK(p.per_reply() == 0ns);
+    p.answered(5ms, 0); // no reply: no pace
+    CHECK(p.run() == HandlerPace::min_run);
+}
+
+TEST_CASE("handler pace: a fast handler gets long runs, up to 256", "[handler_pace]") {
+    HandlerPace p;
+    p.answered(160us, 16); // 10 us per reply: 100 fit in 1 ms
+    CHECK(p.per_reply() == 10us);
+    CHECK(p.run() == 100);
+    HandlerPace q;
+    q.answered(16us, 16); // 1 us per reply: 1,000 would fit, the bound is 256
+    CHECK(q.run() == HandlerPace::max_run);
+    HandlerPace z;
+    z.answered(0ns, 32); // replies already there: no division by zero, the longest run
+    CHECK(z.run() == HandlerPace::max_run);
+}
+
+TEST_CASE("handler pace: a slow handler keeps runs of 16, so a burst spreads",
+          "[handler_pace]") {
+    HandlerPace p;
+    p.answered(32ms, 16); // 2 ms per reply
+    CHECK(p.run() == HandlerPace::min_run);
+    HandlerPace q;
+    q.answered(1600us, 16); // 100 us per reply: 10 fit in 1 ms, still the floor of 16
+    CHECK(q.run() == HandlerPace::min_run);
+}
+
+TEST_CASE("handler pace: smoothed, follows a handler that slows down within a few reads",
+          "[handler_pace]") {
+    HandlerPace p;
+    p.answered(160us, 16); // 10 us
+    REQUIRE(p.run() == 100);
+    p.answered(16ms, 16); // one slow read (1 ms per reply): 10 + (1000 - 10) / 4
+    CHECK(p.per_reply() == 257500ns);
+    CHECK(p.run() == HandlerPace::min_run);
+    for (int i = 0; i < 30; ++i) {
+        p.answered(160us, 16);
+    }
+    CHECK(p.run() >= 95); // back to fast
+    for (int i = 0; i < 6; ++i) {
+        p.answered(32ms, 16);
+    }
+    CHECK(p.run() == HandlerPace::min_run); // slow for good: short runs again
+}
