@@ -158,6 +158,14 @@ def machine_busy_seconds():
     return (sum(fields[:8]) - idle) / CLK_TCK
 
 
+def machine_steal_seconds():
+    """CPU seconds the hypervisor has taken from this guest's cores (/proc/stat's steal,
+    summed over all cores): time a process here was ready to run and no core ran it."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (fields[7] if len(fields) > 7 else 0) / CLK_TCK
+
+
 def private_kib(pid):
     """Private_Clean + Private_Dirty of a process in KiB (None when gone)."""
     try:
