@@ -176,8 +176,9 @@ private:
             }
             data.remove_prefix(nl + 1);
         }
-        if (answered_ > answered_before && pool_ != nullptr) {
-            // How fast the handler answers sizes the pool's burst runs (HandlerPace).
+        if (answered_ > answered_before && pool_ != nullptr && !retired_) {
+            // How fast the handler answers sizes the pool's burst runs (HandlerPace); a
+            // retired connection's handler may be one the pool no longer uses.
             pool_->pace_.answered(now - busy_since_, answered_ - answered_before);
             busy_since_ = now;
         }
@@ -341,6 +342,7 @@ void HandlerPool::configure(Settings settings) {
         return;
     }
     model_ = Model::unknown;
+    pace_ = {}; // another handler: its pace is learnt anew
     backoff_ = std::chrono::milliseconds(0);
     reopen_at_ = {};
     auto conns = conns_;

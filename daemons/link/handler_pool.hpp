@@ -94,7 +94,7 @@ public:
     void release();
 
     /// New settings after a reload. A new path retires the connections to the old one (they
-    /// finish their requests in flight, take no new ones) and forgets the model.
+    /// finish their requests in flight, take no new ones) and forgets the model and the pace.
     void configure(Settings settings);
 
     [[nodiscard]] Model model() const { return model_; }
