@@ -17,7 +17,11 @@ namespace lon::proto {
 class HandlerPace {
 public:
     static constexpr std::size_t min_run = 16;  ///< the run size until a pace is known
-    static constexpr std::size_t max_run = 256; ///< the largest run, however fast the handler
+    /// The largest run, however fast the handler: a handler that is fast on average can still
+    /// meet a slow request, and a run is served in order, so what one slow request can hold
+    /// up stays bounded (64: the bursts lond sees from one lonc child, whose pipeline depth
+    /// per link is 64, fit in one run).
+    static constexpr std::size_t max_run = 64;
     static constexpr std::chrono::nanoseconds run_budget = std::chrono::milliseconds(1);
 
     /// A connection that had requests in flight for `busy` (since its previous replies, or

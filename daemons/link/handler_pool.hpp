@@ -49,7 +49,7 @@ namespace lon::link {
 /// next turn of the event loop). Between hold() and release() — lond holds the pool while it
 /// serves a burst of request lines read together — requests are only queued, the burst goes
 /// to one connection (the least loaded when the burst starts, or a new one), in runs of as
-/// many requests as the handler answers in about a millisecond, 16 to 256 (proto::HandlerPace,
+/// many requests as the handler answers in about a millisecond, 16 to 64 (proto::HandlerPace,
 /// fed by how long each connection takes to answer; a larger burst takes the next least
 /// loaded connection for its next run, so a handler that serves its connections in parallel
 /// still gets slow work spread), and release() writes each connection's queue with one send:

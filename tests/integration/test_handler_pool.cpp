@@ -64,6 +64,42 @@ while True:
     threading.Thread(target=serve, args=(c, k), daemon=True).start()
 )PY";
 
+/// A fast handler: `fast.py SOCKET LOG`. One thread and one poll loop; every read is answered
+/// at once, all its lines with one send (as a line server that keeps up would). The log says
+/// "read <k> <n>" for each read of connection k that completed n request lines.
+constexpr const char* fast_handler_py = R"PY(
+import selectors, socket, sys
+path, log = sys.argv[1], sys.argv[2]
+out = open(log, "a")
+sel = selectors.DefaultSelector()
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(128)
+sel.register(srv, selectors.EVENT_READ, None)
+k = 0
+while True:
+    for key, _ in sel.select():
+        if key.data is None:
+            c, _ = srv.accept()
+            k += 1
+            out.write("conn %d\n" % k)
+            out.flush()
+            sel.register(c, selectors.EVENT_READ, [k, b""])
+            continue
+        c, st = key.fileobj, key.data
+        data = c.recv(65536)
+        if not data:
+            sel.unregister(c)
+            c.close()
+            continue
+        st[1] += data
+        *lines, st[1] = st[1].split(b"\n")
+        replies = ["ok:" + raw.decode().split(":", 1)[1] + "\n" for raw in lines]
+        out.write("read %d %d\n" % (st[0], len(lines)))
+        out.flush()
+        c.sendall("".join(replies).encode())
+)PY";
+
 struct HandlerLog {
     int connections = 0;
     std::map<int, std::vector<std::string>> requests; ///< connection -> requests read on it
@@ -245,6 +281,82 @@ TEST_CASE("handler pool: a burst of pipelined requests that lond reads at once g
         INFO("connection " << k);
         CHECK(n <= 48); // runs of 16: at most 3 of the 4 runs on one connection
     }
+}
+
+TEST_CASE("handler pool: a burst to a fast handler goes in runs longer than 16 (its pace), "
+          "and of at most 64",
+          "[integration][handler_pool][handler_burst]") {
+    // lond sizes runs by how fast the handler answers (about 1 ms of its work, 16 to 64).
+    auto options = hosts(2);
+    options.lonc.max_connections = 1; // the whole burst reaches lond in one read
+    Cluster c(std::move(options));
+    auto sock = c.root() / "fast.sock";
+    auto log = c.root() / "fast.log";
+    std::ofstream(c.root() / "fast.py") << fast_handler_py;
+    Process handler({"/usr/bin/python3", (c.root() / "fast.py").string(), sock.string(),
+                     log.string()},
+                    c.root() / "fast.out");
+    REQUIRE(wait_until(10s, [&] { return std::filesystem::exists(sock); }));
+    std::ofstream(c.config(1), std::ios::app)
+        << "lond: { handler: " << sock.string() << ", insecure_commands: [ping, hp], "
+        << "max_handler_requests: 512 }\n"; // 64 by default: no run could be longer anyway
+    c.start_lond(1);
+    c.start_lonc(0);
+    REQUIRE(wait_until(5s, [&] { return std::filesystem::exists(c.socket(0, 1)); }));
+    UnixClient u(c.socket(0, 1));
+    REQUIRE(u.connected());
+    // Warm up: the pool learns the model (persistent) and the pace.
+    auto warm = numbered("w", 0, 400);
+    auto replies = pipeline(u, warm, 64);
+    REQUIRE(replies.size() == warm.size());
+    REQUIRE(replies.back() == "ok:" + warm.back());
+
+    // Lines per read of the handler, from the log (all connections).
+    auto reads = [&] {
+        std::vector<int> v;
+        std::istringstream in(read_file(log));
+        std::string word;
+        int k = 0;
+        int n = 0;
+        while (in >> word >> k) {
+            if (word == "read" && in >> n) {
+                v.push_back(n);
+            }
+        }
+        return v;
+    };
+    const std::size_t warm_reads = reads().size();
+    for (int round = 0; round < 4; ++round) {
+        auto burst = numbered("z" + std::to_string(round) + "_", 0, 128);
+        std::string bytes;
+        for (const auto& line : burst) {
+            bytes += line + "\n";
+        }
+        u.send(bytes); // lonc sends it in one TLS record: lond reads it at once, one burst
+        for (const auto& line : burst) {
+            auto r = u.read_line(15s);
+            REQUIRE(r);
+            REQUIRE(*r == "ok:" + line);
+        }
+    }
+    auto v = reads();
+    REQUIRE(v.size() > warm_reads);
+    int most = 0;
+    int longer = 0;
+    for (std::size_t i = warm_reads; i < v.size(); ++i) {
+        most = std::max(most, v[i]);
+        longer += v[i] > 16 ? 1 : 0;
+    }
+    INFO("bursts of 128: " << v.size() - warm_reads << " handler reads, at most " << most
+                           << " lines in one, " << longer << " with more than 16");
+    // A run is one write, which this handler reads at once (runs of one burst go to different
+    // connections). The bound: at most 64 (a slow request among fast ones holds up at most 63
+    // behind it; with runs of up to 256 this test saw reads of 102-126 lines).
+    CHECK(most <= 64);
+    // The pace: this handler answers a run of 64 well within a millisecond, so runs are longer
+    // than the 16 that a handler of unknown or slow pace gets (with runs of 16 no read held
+    // more than 16 lines here).
+    CHECK(longer >= 2);
 }
 
 TEST_CASE("handler pool: a handler connection that breaks fails only its own requests "

@@ -13,14 +13,15 @@ TEST_CASE("handler pace: runs of 16 until the handler has answered", "[handler_p
     CHECK(p.run() == HandlerPace::min_run);
 }
 
-TEST_CASE("handler pace: a fast handler gets long runs, up to 256", "[handler_pace]") {
+TEST_CASE("handler pace: a fast handler gets long runs, up to 64", "[handler_pace]") {
     HandlerPace p;
-    p.answered(160us, 16); // 10 us per reply: 100 fit in 1 ms
-    CHECK(p.per_reply() == 10us);
-    CHECK(p.run() == 100);
+    p.answered(640us, 16); // 40 us per reply: 25 fit in 1 ms
+    CHECK(p.per_reply() == 40us);
+    CHECK(p.run() == 25);
     HandlerPace q;
-    q.answered(16us, 16); // 1 us per reply: 1,000 would fit, the bound is 256
-    CHECK(q.run() == HandlerPace::max_run);
+    q.answered(16us, 16); // 1 us per reply: 1,000 would fit, the bound is 64
+    CHECK(q.run() == 64);   // PROTOCOL.md: at most 64 (a slow request holds up at most 63)
+    CHECK(HandlerPace::max_run == 64);
     HandlerPace z;
     z.answered(0ns, 32); // replies already there: no division by zero, the longest run
     CHECK(z.run() == HandlerPace::max_run);
@@ -39,15 +40,15 @@ TEST_CASE("handler pace: a slow handler keeps runs of 16, so a burst spreads",
 TEST_CASE("handler pace: smoothed, follows a handler that slows down within a few reads",
           "[handler_pace]") {
     HandlerPace p;
-    p.answered(160us, 16); // 10 us
-    REQUIRE(p.run() == 100);
-    p.answered(16ms, 16); // one slow read (1 ms per reply): 10 + (1000 - 10) / 4
-    CHECK(p.per_reply() == 257500ns);
+    p.answered(640us, 16); // 40 us
+    REQUIRE(p.run() == 25);
+    p.answered(16ms, 16); // one slow read (1 ms per reply): 40 + (1000 - 40) / 4
+    CHECK(p.per_reply() == 280us);
     CHECK(p.run() == HandlerPace::min_run);
     for (int i = 0; i < 30; ++i) {
-        p.answered(160us, 16);
+        p.answered(640us, 16);
     }
-    CHECK(p.run() >= 95); // back to fast
+    CHECK(p.run() >= 24); // back to fast (24-25: the average approaches 40 us from above)
     for (int i = 0; i < 6; ++i) {
         p.answered(32ms, 16);
     }
