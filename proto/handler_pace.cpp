@@ -9,8 +9,12 @@ void HandlerPace::answered(std::chrono::nanoseconds busy, std::size_t replies) {
     if (replies == 0) {
         return;
     }
-    const std::chrono::nanoseconds sample =
-        std::max(busy, std::chrono::nanoseconds(0)) / static_cast<std::int64_t>(replies);
+    // Any pace slower than run_budget / min_run gives runs of min_run; a sample is capped at
+    // twice that, so one long stall (a handler paused for seconds) shortens the runs only for
+    // the next few reads, not for dozens.
+    constexpr std::chrono::nanoseconds cap = 2 * (run_budget / min_run);
+    const std::chrono::nanoseconds sample = std::min(
+        std::max(busy, std::chrono::nanoseconds(0)) / static_cast<std::int64_t>(replies), cap);
     if (per_reply_.count() == 0) {
         per_reply_ = std::max(sample, std::chrono::nanoseconds(1));
         return;

@@ -11,7 +11,7 @@ namespace lon::proto {
 /// Runs are sized so that the handler answers one in about `run_budget`, judged by how fast
 /// it has been answering: a handler that serves its connections in parallel still gets a
 /// slow burst spread over them (no run longer than it takes `run_budget` to answer), while a
-/// fast handler gets the whole burst in one write and sends its replies back in one (every
+/// fast handler gets a burst of up to max_run in one write and sends its replies back in one (every
 /// run split off costs a wake-up of the handler and of lond, which is most of what a request
 /// costs on the handler path: bench/README "Handler runs sized by the handler's pace").
 class HandlerPace {

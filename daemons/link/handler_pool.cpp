@@ -145,6 +145,7 @@ private:
         auto self = shared_from_this();
         const auto now = Clock::now();
         const std::size_t answered_before = answered_;
+        const auto busy_before = busy_since_;
         std::string_view data(buf_.data(), n);
         while (!data.empty() && !closed_) {
             auto nl = data.find('\n');
@@ -179,8 +180,10 @@ private:
         if (answered_ > answered_before && pool_ != nullptr && !retired_) {
             // How fast the handler answers sizes the pool's burst runs (HandlerPace); a
             // retired connection's handler may be one the pool no longer uses.
-            pool_->pace_.answered(now - busy_since_, answered_ - answered_before);
-            busy_since_ = now;
+            pool_->pace_.answered(now - busy_before, answered_ - answered_before);
+        }
+        if (busy_since_ == busy_before) {
+            busy_since_ = now; // unless a completion above gave this idle connection a request
         }
         if (!closed_) {
             do_read();

@@ -299,7 +299,10 @@ TEST_CASE("handler pool: a burst to a fast handler goes in runs longer than 16 (
     REQUIRE(wait_until(10s, [&] { return std::filesystem::exists(sock); }));
     std::ofstream(c.config(1), std::ios::app)
         << "lond: { handler: " << sock.string() << ", insecure_commands: [ping, hp], "
-        << "max_handler_requests: 512 }\n"; // 64 by default: no run could be longer anyway
+        // 64 in flight by default: no run could be longer anyway. 8 connections: a burst of
+        // 128 in runs of 16 takes 8 of them, one run each (with 4, two runs would share one
+        // write, and a read of 32 would look like a longer run).
+        << "max_handler_requests: 512, handler_connections: 8 }\n";
     c.start_lond(1);
     c.start_lonc(0);
     REQUIRE(wait_until(5s, [&] { return std::filesystem::exists(c.socket(0, 1)); }));

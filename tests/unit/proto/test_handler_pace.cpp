@@ -42,8 +42,8 @@ TEST_CASE("handler pace: smoothed, follows a handler that slows down within a fe
     HandlerPace p;
     p.answered(640us, 16); // 40 us
     REQUIRE(p.run() == 25);
-    p.answered(16ms, 16); // one slow read (1 ms per reply): 40 + (1000 - 40) / 4
-    CHECK(p.per_reply() == 280us);
+    p.answered(16ms, 16); // one slow read (1 ms per reply, capped at 125 us): 40 + 85 / 4
+    CHECK(p.per_reply() == 61250ns);
     CHECK(p.run() == HandlerPace::min_run);
     for (int i = 0; i < 30; ++i) {
         p.answered(640us, 16);
@@ -53,4 +53,18 @@ TEST_CASE("handler pace: smoothed, follows a handler that slows down within a fe
         p.answered(32ms, 16);
     }
     CHECK(p.run() == HandlerPace::min_run); // slow for good: short runs again
+}
+
+TEST_CASE("handler pace: one long stall shortens the runs for a few reads only",
+          "[handler_pace]") {
+    HandlerPace p;
+    p.answered(640us, 16); // 40 us: runs of 25
+    p.answered(10s, 1);    // the handler was stopped for 10 s
+    CHECK(p.run() == HandlerPace::min_run);
+    int reads = 0;
+    while (p.run() == HandlerPace::min_run && reads < 100) {
+        p.answered(640us, 16);
+        ++reads;
+    }
+    CHECK(reads <= 4); // without the cap: about 40 reads
 }
