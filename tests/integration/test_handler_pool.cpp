@@ -124,7 +124,8 @@ HandlerLog read_log(const std::filesystem::path& log) {
     return h;
 }
 
-/// A cluster of two: host 0's lonc sends to host 1's lond, whose handler is `mode`.
+/// A cluster of two: host 0's lonc sends to host 1's lond, whose handler is handler.py in
+/// `mode` (or `script`, run as `script SOCKET LOG ARGS...`).
 struct HandlerSetup {
     Cluster c;
     std::filesystem::path sock = c.root() / "handler.sock";
@@ -133,11 +134,16 @@ struct HandlerSetup {
 
     HandlerSetup(const std::string& mode, const std::string& delay = "0",
                  const std::string& extra_lond = "", ClusterOptions options = hosts(2))
+        : HandlerSetup(handler_py, {mode, delay}, extra_lond, std::move(options)) {}
+
+    HandlerSetup(const char* script, const std::vector<std::string>& args,
+                 const std::string& extra_lond, ClusterOptions options)
         : c(std::move(options)) {
-        std::ofstream(c.root() / "handler.py") << handler_py;
-        handler = Process({"/usr/bin/python3", (c.root() / "handler.py").string(), sock.string(),
-                           log.string(), mode, delay},
-                          c.root() / "handler.out");
+        std::ofstream(c.root() / "handler.py") << script;
+        std::vector<std::string> argv{"/usr/bin/python3", (c.root() / "handler.py").string(),
+                                      sock.string(), log.string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        handler = Process(argv, c.root() / "handler.out");
         REQUIRE(wait_until(10s, [&] { return std::filesystem::exists(sock); }));
         std::ofstream(c.config(1), std::ios::app)
             << "lond: { handler: " << sock.string() << ", insecure_commands: [ping, hp, die]"
@@ -289,23 +295,13 @@ TEST_CASE("handler pool: a burst to a fast handler goes in runs longer than 16 (
     // lond sizes runs by how fast the handler answers (about 1 ms of its work, 16 to 64).
     auto options = hosts(2);
     options.lonc.max_connections = 1; // the whole burst reaches lond in one read
-    Cluster c(std::move(options));
-    auto sock = c.root() / "fast.sock";
-    auto log = c.root() / "fast.log";
-    std::ofstream(c.root() / "fast.py") << fast_handler_py;
-    Process handler({"/usr/bin/python3", (c.root() / "fast.py").string(), sock.string(),
-                     log.string()},
-                    c.root() / "fast.out");
-    REQUIRE(wait_until(10s, [&] { return std::filesystem::exists(sock); }));
-    std::ofstream(c.config(1), std::ios::app)
-        << "lond: { handler: " << sock.string() << ", insecure_commands: [ping, hp], "
-        // 64 in flight by default: no run could be longer anyway. 8 connections: a burst of
-        // 128 in runs of 16 takes 8 of them, one run each (with 4, two runs would share one
-        // write, and a read of 32 would look like a longer run).
-        << "max_handler_requests: 512, handler_connections: 8 }\n";
-    c.start_lond(1);
-    c.start_lonc(0);
-    REQUIRE(wait_until(5s, [&] { return std::filesystem::exists(c.socket(0, 1)); }));
+    // 64 in flight by default: no run could be longer anyway. 8 connections: a burst of 128
+    // in runs of 16 takes 8 of them, one run each (with 4, two runs would share one write,
+    // and a read of 32 would look like a longer run).
+    HandlerSetup s(fast_handler_py, {}, ", max_handler_requests: 512, handler_connections: 8",
+                   std::move(options));
+    Cluster& c = s.c;
+    const auto& log = s.log;
     UnixClient u(c.socket(0, 1));
     REQUIRE(u.connected());
     // Warm up: the pool learns the model (persistent) and the pace.
