@@ -4,7 +4,8 @@
 # per connection and many connections; the load tool's JSON (percentiles in order), its
 # --connect-per-request (one connection per request, counted by the server), --pipeline (lines
 # reach the server together), large payloads, and that it counts wrong replies as errors;
-# benchlib's reading of the machine's busy CPU (bench/mesh); bench/child-cost on 2 hosts.
+# benchlib's reading of the machine's busy CPU (bench/mesh); bench/compare's rule for windows
+# the hypervisor stole (made-up figures); bench/ab and bench/child-cost on 2 hosts.
 # Env: LONLINK_BUILD (default <repo>/${BUILD_DIR:-build}); needs python3. Skipped (0 passed)
 # when the build has no bench tools (-Dbench=false). Everything in a temporary folder; every
 # process started is stopped by pid. Prints "ok - ..." / "not ok - ..." and "N passed, M failed".
@@ -177,6 +178,39 @@ while time.process_time() - c0 < 0.5:
 burned, busy = time.process_time() - c0, bl.machine_busy_seconds() - b0
 print(f"burned {burned:.2f} s, machine busy {busy:.2f} s")
 sys.exit(0 if busy >= burned - 0.05 else 1)
+EOF
+
+# --- bench/compare's steal rule (least_stolen with a Budget), with made-up windows
+check "a round with a stolen window is measured again as a whole; the least stolen attempt counts" \
+    python3 - "$root/bench" <<'EOF'
+import importlib.machinery, importlib.util, os, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+loader = importlib.machinery.SourceFileLoader("bench_compare", os.path.join(sys.argv[1], "compare"))
+cmp = importlib.util.module_from_spec(importlib.util.spec_from_loader("bench_compare", loader))
+loader.exec_module(cmp)
+
+def run(steals, deadline=1e6, windows=2):
+    """steals: the steal share of each window in the order measured."""
+    seq, calls = iter(steals), []
+    def measure(name):
+        calls.append(name)
+        return {"steal_share": next(seq)}
+    budget = cmp.Budget(deadline, 0.0, windows)
+    rs, n = cmp.least_stolen(["a", "b"], measure, budget, 0.10, "test:")
+    return rs, n, calls
+
+rs, n, calls = run([0.01, 0.02])                      # quiet: one attempt
+assert n == 1 and calls == ["a", "b"], (n, calls)
+rs, n, calls = run([0.01, 0.30, 0.05, 0.20, 0.02, 0.04])  # b stolen: whole rounds again
+assert n == 3 and calls == ["a", "b"] * 3, (n, calls)
+assert rs["a"]["steal_share"] == 0.02 and rs["b"]["steal_share"] == 0.04, rs
+assert all(r["attempts"] == 3 for r in rs.values()), rs
+rs, n, calls = run([0.01, 0.30, 0.50, 0.40, 0.60, 0.70])  # later attempts worse: first kept
+assert n == 3 and rs["b"]["steal_share"] == 0.30, (n, rs)
+rs, n, calls = run([0.01, 0.30], deadline=-1)          # no time: first attempt only, skipped
+assert n == 1 and calls == [] and rs == {}, (n, calls, rs)
+print("ok")
 EOF
 
 # --- bench/ab: one round of one short window per build (the same build twice)
