@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,22 @@ public:
 
     /// Appends received bytes.
     void feed(std::string_view bytes);
+    /// Room for `n` bytes after the buffered ones, lent for a read straight into the framer
+    /// (no copy from a read buffer: a large message is otherwise copied once more on
+    /// arrival); commit(k) then appends the first k of them (commit(0) after a read that
+    /// failed). Until commit the room stays where it is: lines may be taken meanwhile
+    /// (next, next_view, finish, take_buffered, release_room) but none of them moves or
+    /// frees the storage (a large line is then copied out rather than moved); feed and
+    /// prepare must wait for the commit. New room is zero-filled once (std::string has no
+    /// uninitialised resize before C++23), so this pays for a message that fills room the
+    /// framer already holds (room() >= n), or a large one already arriving.
+    [[nodiscard]] std::span<char> prepare(std::size_t n);
+    void commit(std::size_t n);
+    /// Bytes prepare can give without growing the buffer (room made before, or left by
+    /// lines taken).
+    [[nodiscard]] std::size_t room() const {
+        return buf_.size() - end_ + (compacts() ? start_ : 0);
+    }
     /// The next complete line, or need_more, or too_long (once per overlong line).
     [[nodiscard]] Result next();
     /// next() without a copy: the line is a view into the framer's buffer, valid until the
@@ -59,11 +76,24 @@ private:
     /// Room kept while nothing is buffered: more is given back, so that a long-lived link
     /// does not hold the room of its largest message after a burst (README, large messages).
     static constexpr std::size_t kept_capacity = 4 * 1024 * 1024;
+    /// Whether compact() moves the unconsumed bytes to the front: only when the consumed
+    /// prefix dominates the buffer, so many small lines cost no per-line move.
+    [[nodiscard]] bool compacts() const { return start_ > 0 && start_ >= end_ / 2; }
+    void compact();
+    /// Drops the buffered bytes (not the state of an overlong line being discarded);
+    /// `give_back` also frees the room.
+    void reset(bool give_back);
+
     std::size_t max_line_;
+    /// Bytes [0, end_) are received; [end_, size()) is room, zero-filled once when made.
     std::string buf_;
+    std::size_t end_ = 0;
     std::size_t start_ = 0;    ///< first unconsumed byte in buf_
     std::size_t scanned_ = 0;  ///< bytes after start_ already known to hold no '\n'
     bool discarding_ = false;  ///< inside an overlong line already reported
+    bool lent_ = false;        ///< prepare's room is being filled: storage must stay
+    std::size_t lent_at_ = 0;  ///< where that room starts
+    std::size_t lent_size_ = 0;
 };
 
 } // namespace lon::proto

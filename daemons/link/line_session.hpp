@@ -35,7 +35,9 @@ namespace lon::link {
 /// Output is a list of chunks written with one gathered write: small pieces are appended to
 /// the last chunk (so a burst of replies becomes one chunk, one TLS record, one send), while a
 /// large message given by value (send(std::string&&), `move_min` bytes or more) becomes a
-/// chunk of its own without a copy. Reads take up to `read_size` bytes per call.
+/// chunk of its own without a copy. Reads take up to `read_size` bytes per call: into the
+/// framer's room while a large message arrives (or a message, in room a large one left),
+/// else into a read buffer.
 ///
 /// When a write starts: output queued while a read's lines are handled is written when that
 /// read's handler ends (OutputFlusher::Batch) if that read came after a quiet gap (the first
@@ -75,7 +77,7 @@ public:
     /// for a next line and the kept small-chunk room go back (spare_ is never part of a
     /// write in progress: a write owns wbuf_).
     void release_room() override {
-        framer_.release_room();
+        framer_.release_room(); // keeps room a read in progress fills
         std::string().swap(spare_);
     }
 
@@ -275,13 +277,30 @@ private:
             return; // resumed by the write completion
         }
         reading_ = true;
-        if (!rbuf_) {
-            rbuf_ = std::make_unique_for_overwrite<char[]>(read_size); // not touched until read
+        // The rest of a large message, or of any message when room a large one left is
+        // held, is read straight into the framer (a 1 MiB line would otherwise be copied
+        // once more, from the read buffer). A read at a message boundary goes to the read
+        // buffer, touched only as far as a read fills it: an idle session lends the framer's
+        // room to no read, so HeapKeeper can take it back (test [large-heap]).
+        const std::size_t buffered = framer_.buffered();
+        into_framer_ = buffered >= move_min || (buffered > 0 && framer_.room() >= read_size);
+        asio::mutable_buffer into;
+        if (into_framer_) {
+            auto room = framer_.prepare(read_size);
+            into = asio::buffer(room.data(), room.size());
+        } else {
+            if (!rbuf_) {
+                rbuf_ = std::make_unique_for_overwrite<char[]>(read_size); // not touched until read
+            }
+            into = asio::buffer(rbuf_.get(), read_size);
         }
-        socket_.async_read_some(asio::buffer(rbuf_.get(), read_size), [self = this->shared_from_this()](
-                                                         std::error_code ec, std::size_t n) {
+        socket_.async_read_some(into, [self = this->shared_from_this()](std::error_code ec,
+                                                                        std::size_t n) {
             LineSession& s = *self;
             s.reading_ = false;
+            if (s.into_framer_ && (ec || s.closed_)) {
+                s.framer_.commit(0); // the room is the framer's again
+            }
             if (s.closed_) {
                 return;
             }
@@ -298,7 +317,11 @@ private:
             if (n >= move_min) {
                 HeapKeeper::note_large();
             }
-            s.framer_.feed(std::string_view(s.rbuf_.get(), n));
+            if (s.into_framer_) {
+                s.framer_.commit(n);
+            } else {
+                s.framer_.feed(std::string_view(s.rbuf_.get(), n));
+            }
             {
                 OutputFlusher::Batch batch(OutputFlusher::of(s.socket_.get_executor()));
                 s.drain();
@@ -431,6 +454,7 @@ private:
     Socket socket_;
     proto::LineFramer framer_;
     std::unique_ptr<char[]> rbuf_; ///< read_size bytes, allocated at the first read
+    bool into_framer_ = false;     ///< the read in progress fills the framer's room
     std::vector<std::string> out_;  ///< queued, not yet handed to the kernel
     std::vector<std::string> wbuf_; ///< being written
     std::vector<asio::const_buffer> wbufs_; ///< wbuf_'s chunks, for the gathered write

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -194,6 +195,111 @@ TEST_CASE("LineFramer: any chunking gives the same frames as the whole input", "
         }
         INFO("round " << round << (views ? " (next_view)" : " (next)"));
         REQUIRE(got == reference_frames(input, 24));
+    }
+}
+
+TEST_CASE("LineFramer: reads straight into its room give the same frames, lines taken while "
+          "the room is lent included",
+          "[proto][line_framer_room]") {
+    // As a session does: prepare room, a read pending, lines of earlier reads taken (or the
+    // room released) meanwhile, then the read's bytes written into the lent room and
+    // committed (fewer than asked, or none after a failed read).
+    std::uint32_t seed = 777;
+    auto rnd = [&seed](std::uint32_t n) {
+        seed = seed * 1664525u + 1013904223u;
+        return (seed >> 8) % n;
+    };
+    for (int round = 0; round < 200; ++round) {
+        std::string input;
+        int lines = static_cast<int>(rnd(30));
+        for (int i = 0; i < lines; ++i) {
+            std::size_t len = rnd(41);
+            for (std::size_t j = 0; j < len; ++j) {
+                input.push_back(static_cast<char>('a' + rnd(26)));
+            }
+            input.push_back('\n');
+        }
+        input += std::string(rnd(30), 'z');
+        const bool views = round % 2 == 1;
+        LineFramer f(24);
+        std::vector<std::string> got;
+        auto take = [&] {
+            auto part = views ? drain_views(f) : drain(f);
+            got.insert(got.end(), part.begin(), part.end());
+        };
+        for (std::size_t off = 0; off < input.size();) {
+            std::size_t n = std::min<std::size_t>(1 + rnd(64), input.size() - off);
+            auto room = f.prepare(n + rnd(16));
+            REQUIRE(room.size() >= n);
+            switch (rnd(4)) {
+            case 0: take(); break;
+            case 1: f.release_room(); break;
+            default: break;
+            }
+            if (rnd(10) == 0) {
+                f.commit(0); // a read that failed: nothing arrived
+                continue;
+            }
+            std::copy_n(input.data() + off, n, room.data());
+            f.commit(n);
+            off += n;
+            take();
+        }
+        INFO("round " << round << (views ? " (next_view)" : " (next)"));
+        REQUIRE(got == reference_frames(input, 24));
+    }
+}
+
+TEST_CASE("LineFramer: a large line taken while room is lent is copied out; the lent room stays",
+          "[proto][line_framer_room]") {
+    LineFramer f(4 * 1024 * 1024);
+    std::string big(64 * 1024, 'x');
+    f.feed(big + "\nab");
+    auto room = f.prepare(64 * 1024);
+    const char* storage = f.storage();
+    auto r = f.next(); // would move the buffer out if no read were filling it
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line == big);
+    CHECK(f.next().status == Status::need_more);
+    f.release_room(); // nothing but "ab" buffered, but the room is lent: kept
+    CHECK(f.storage() == storage);
+    std::copy_n("c\nd", 3, room.data());
+    f.commit(3);
+    auto t = f.next();
+    REQUIRE(t.status == Status::line);
+    CHECK(t.line == "abc");
+    CHECK(f.buffered() == 1);
+    // Once committed, the room is the framer's own again: a large line leaves without a copy.
+    f.feed(big + "\n");
+    const char* at = f.storage();
+    auto l = f.next();
+    REQUIRE(l.status == Status::line);
+    CHECK(l.line == "d" + big);
+    CHECK(l.line.data() == at);
+}
+
+TEST_CASE("LineFramer: room is reused: a message that fits the room grows nothing",
+          "[proto][line_framer_room]") {
+    LineFramer f(4 * 1024 * 1024);
+    std::string big(256 * 1024, 'q');
+    for (int i = 0; i < 3; ++i) { // a 256 KiB line read in 64 KiB pieces, three times
+        for (std::size_t off = 0; off < big.size(); off += 64 * 1024) {
+            auto room = f.prepare(64 * 1024);
+            std::copy_n(big.data() + off, 64 * 1024, room.data());
+            f.commit(64 * 1024);
+        }
+        auto room = f.prepare(64 * 1024);
+        room[0] = '\n';
+        f.commit(1);
+        const char* storage = f.storage();
+        auto v = f.next_view();
+        REQUIRE(v.status == Status::line);
+        CHECK(v.line == big);
+        CHECK(f.next_view().status == Status::need_more);
+        if (i > 0) {
+            CHECK(f.storage() == storage);
+        }
+        CHECK(f.room() >= big.size()); // the next message's room is there already
     }
 }
 
