@@ -34,6 +34,17 @@ public:
     /// framer already holds (room() >= n), or a large one already arriving.
     [[nodiscard]] std::span<char> prepare(std::size_t n);
     void commit(std::size_t n);
+    /// While prepare's room is lent and nothing is buffered: the whole allocation (up to its
+    /// capacity: memory malloc handed over may hold pages another message dirtied), which
+    /// holds no byte of any line, so its pages may be given back (room may read as
+    /// zeroes). Else empty. For a holder that must keep the room where a pending read
+    /// writes it.
+    [[nodiscard]] std::span<char> unused_storage() {
+        if (!lent_ || start_ != end_) {
+            return {};
+        }
+        return {buf_.data(), buf_.capacity()};
+    }
     /// Bytes prepare can give without growing the buffer (room made before, or left by
     /// lines taken).
     [[nodiscard]] std::size_t room() const {

@@ -69,6 +69,17 @@ void prefault_heap(std::size_t bytes) {
 #endif
 }
 
+void give_back_pages(std::span<char> storage) {
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto start = reinterpret_cast<std::uintptr_t>(storage.data());
+    const std::uintptr_t begin = (start + page - 1) & ~(page - 1);
+    const std::uintptr_t end = (start + storage.size()) & ~(page - 1);
+    if (!storage.empty() && end > begin) {
+        // Whole pages only: a malloc chunk's header and its neighbours stay untouched.
+        (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    }
+}
+
 void trim_heap() {
     ::malloc_trim(0);
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
@@ -39,6 +40,11 @@ inline constexpr std::size_t child_heap_prefault = 512 * 1024;
 /// HeapKeeper when large messages stop, a few times in a link's life, never per request: a
 /// trim walks the heap (tens of microseconds for a child's).
 void trim_heap();
+
+/// Gives back the pages of `storage` that lie wholly inside it (MADV_DONTNEED): they read
+/// as zeroes next time, and count as the process's memory only once written again. For
+/// room that must keep its address (a read in progress was lent it) but holds nothing.
+void give_back_pages(std::span<char> storage);
 
 /// The freed heap a process keeps at most (M_TRIM_THRESHOLD) when no large message is
 /// passing: daemon_main sets it at start.

@@ -77,7 +77,9 @@ public:
     /// for a next line and the kept small-chunk room go back (spare_ is never part of a
     /// write in progress: a write owns wbuf_).
     void release_room() override {
-        framer_.release_room(); // keeps room a read in progress fills
+        framer_.release_room(); // keeps room a read in progress fills:
+        // an idle session's read waits in it; its pages go back, its address stays.
+        give_back_pages(framer_.unused_storage());
         std::string().swap(spare_);
     }
 
@@ -277,13 +279,12 @@ private:
             return; // resumed by the write completion
         }
         reading_ = true;
-        // The rest of a large message, or of any message when room a large one left is
-        // held, is read straight into the framer (a 1 MiB line would otherwise be copied
-        // once more, from the read buffer). A read at a message boundary goes to the read
-        // buffer, touched only as far as a read fills it: an idle session lends the framer's
-        // room to no read, so HeapKeeper can take it back (test [large-heap]).
-        const std::size_t buffered = framer_.buffered();
-        into_framer_ = buffered >= move_min || (buffered > 0 && framer_.room() >= read_size);
+        // The rest of a large message, or any message while room a large one left is held,
+        // is read straight into the framer (a 64 KiB line would otherwise be copied once
+        // more, from the read buffer). Else the read buffer, touched only as far as a read
+        // fills it: a session that has seen no large message holds no room. (An idle
+        // session's read keeps the room lent; release_room gives its pages back.)
+        into_framer_ = framer_.buffered() >= move_min || framer_.room() >= read_size;
         asio::mutable_buffer into;
         if (into_framer_) {
             auto room = framer_.prepare(read_size);

@@ -278,6 +278,28 @@ TEST_CASE("LineFramer: a large line taken while room is lent is copied out; the 
     CHECK(l.line.data() == at);
 }
 
+TEST_CASE("LineFramer: unused_storage is the whole buffer only while room is lent and nothing "
+          "is buffered",
+          "[proto][line_framer_room]") {
+    LineFramer f(4 * 1024 * 1024);
+    CHECK(f.unused_storage().empty()); // nothing lent
+    f.feed(std::string(64 * 1024, 'x') + "\n");
+    auto room = f.prepare(64 * 1024);
+    CHECK(f.unused_storage().empty()); // a line is buffered
+    REQUIRE(f.next_view().status == Status::line);
+    REQUIRE(f.next_view().status == Status::need_more);
+    auto idle = f.unused_storage(); // an idle session's read: all of it holds nothing
+    CHECK(idle.data() == f.storage());
+    CHECK(idle.size() >= f.room()); // all of the allocation, not only the room made so far
+    std::fill(room.begin(), room.end(), '\0'); // as pages given back read
+    std::copy_n("ok\n", 3, room.data());
+    f.commit(3);
+    CHECK(f.unused_storage().empty());
+    auto v = f.next_view();
+    REQUIRE(v.status == Status::line);
+    CHECK(v.line == "ok");
+}
+
 TEST_CASE("LineFramer: room is reused: a message that fits the room grows nothing",
           "[proto][line_framer_room]") {
     LineFramer f(4 * 1024 * 1024);
