@@ -160,28 +160,39 @@ std::vector<std::string> drain_views(LineFramer& f) {
     return frames(f, [](LineFramer& g) { return g.next_view(); });
 }
 
+/// A fixed-seed generator (a linear congruential one): the same test input on every run.
+struct Lcg {
+    std::uint32_t seed;
+    std::uint32_t operator()(std::uint32_t n) {
+        seed = seed * 1664525u + 1013904223u;
+        return (seed >> 8) % n;
+    }
+};
+
+/// Up to 29 lines of 0..40 bytes (some over a limit of 24; letters and '\r'), then an
+/// unfinished tail.
+std::string random_lines(Lcg& rnd) {
+    std::string input;
+    int lines = static_cast<int>(rnd(30));
+    for (int i = 0; i < lines; ++i) {
+        std::size_t len = rnd(41);
+        for (std::size_t j = 0; j < len; ++j) {
+            std::uint32_t k = rnd(27);
+            input.push_back(k == 26 ? '\r' : static_cast<char>('a' + k));
+        }
+        input.push_back('\n');
+    }
+    input += std::string(rnd(30), 'z');
+    return input;
+}
+
 } // namespace
 
 TEST_CASE("LineFramer: any chunking gives the same frames as the whole input", "[proto]") {
-    // A fixed-seed generator: lines of 0..40 bytes (some over the limit of 24) with random
-    // content, fed in random chunks of 1..64 bytes.
-    std::uint32_t seed = 12345;
-    auto rnd = [&seed](std::uint32_t n) {
-        seed = seed * 1664525u + 1013904223u;
-        return (seed >> 8) % n;
-    };
+    // Random lines (some over the limit of 24) fed in random chunks of 1..64 bytes.
+    Lcg rnd{12345};
     for (int round = 0; round < 200; ++round) {
-        std::string input;
-        int lines = static_cast<int>(rnd(30));
-        for (int i = 0; i < lines; ++i) {
-            std::size_t len = rnd(41);
-            for (std::size_t j = 0; j < len; ++j) {
-                std::uint32_t k = rnd(27);
-                input.push_back(k == 26 ? '\r' : static_cast<char>('a' + k));
-            }
-            input.push_back('\n');
-        }
-        input += std::string(rnd(30), 'z'); // an unfinished tail
+        const std::string input = random_lines(rnd);
         // Odd rounds read through next_view: the same frames, without copies.
         const bool views = round % 2 == 1;
         LineFramer f(24);
@@ -204,22 +215,9 @@ TEST_CASE("LineFramer: reads straight into its room give the same frames, lines 
     // As a session does: prepare room, a read pending, lines of earlier reads taken (or the
     // room released) meanwhile, then the read's bytes written into the lent room and
     // committed (fewer than asked, or none after a failed read).
-    std::uint32_t seed = 777;
-    auto rnd = [&seed](std::uint32_t n) {
-        seed = seed * 1664525u + 1013904223u;
-        return (seed >> 8) % n;
-    };
+    Lcg rnd{777};
     for (int round = 0; round < 200; ++round) {
-        std::string input;
-        int lines = static_cast<int>(rnd(30));
-        for (int i = 0; i < lines; ++i) {
-            std::size_t len = rnd(41);
-            for (std::size_t j = 0; j < len; ++j) {
-                input.push_back(static_cast<char>('a' + rnd(26)));
-            }
-            input.push_back('\n');
-        }
-        input += std::string(rnd(30), 'z');
+        const std::string input = random_lines(rnd);
         const bool views = round % 2 == 1;
         LineFramer f(24);
         std::vector<std::string> got;
