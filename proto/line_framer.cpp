@@ -1,6 +1,7 @@
 #include "line_framer.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 namespace lon::proto {
@@ -14,6 +15,7 @@ void LineFramer::compact() {
 }
 
 void LineFramer::feed(std::string_view bytes) {
+    assert(!lent_); // the bytes would land where the pending read writes
     compact();
     if (room() >= bytes.size()) {
         bytes.copy(buf_.data() + end_, bytes.size());
@@ -26,6 +28,7 @@ void LineFramer::feed(std::string_view bytes) {
 }
 
 std::span<char> LineFramer::prepare(std::size_t n) {
+    assert(!lent_); // one read at a time
     compact();
     if (room() < n) {
         if (end_ + n > buf_.capacity()) {

@@ -34,16 +34,22 @@ public:
     /// framer already holds (room() >= n), or a large one already arriving.
     [[nodiscard]] std::span<char> prepare(std::size_t n);
     void commit(std::size_t n);
-    /// While prepare's room is lent and nothing is buffered: the whole allocation (up to its
-    /// capacity: memory malloc handed over may hold pages another message dirtied), which
-    /// holds no byte of any line, so its pages may be given back (room may read as
-    /// zeroes). Else empty. For a holder that must keep the room where a pending read
-    /// writes it.
-    [[nodiscard]] std::span<char> unused_storage() {
+    /// While prepare's room is lent and nothing is buffered: the allocation (up to its
+    /// capacity: malloc may have handed over pages another message dirtied) before and after
+    /// the lent room, which hold no byte of any line, so their pages may be given back
+    /// (room may read as zeroes). Else both empty. Never the lent room itself: a read may
+    /// have filled it before its completion runs (Asio tries a recv when the read starts;
+    /// Transport decrypts records it already holds at once).
+    struct Unused {
+        std::span<char> before;
+        std::span<char> after;
+    };
+    [[nodiscard]] Unused unused_storage() {
         if (!lent_ || start_ != end_) {
             return {};
         }
-        return {buf_.data(), buf_.capacity()};
+        const std::size_t lent_end = lent_at_ + lent_size_;
+        return {{buf_.data(), lent_at_}, {buf_.data() + lent_end, buf_.capacity() - lent_end}};
     }
     /// Bytes prepare can give without growing the buffer (room made before, or left by
     /// lines taken).
@@ -53,8 +59,8 @@ public:
     /// The next complete line, or need_more, or too_long (once per overlong line).
     [[nodiscard]] Result next();
     /// next() without a copy: the line is a view into the framer's buffer, valid until the
-    /// next call that changes the framer (feed, next, next_view, finish, take_buffered,
-    /// release_room). For a caller that is done with the line before it asks for more (a
+    /// next call that changes the framer (feed, prepare, next, next_view, finish,
+    /// take_buffered, release_room). For a caller that is done with the line before it asks for more (a
     /// line copied out costs an allocation per line).
     struct View {
         Status status;

@@ -43,7 +43,8 @@ void trim_heap();
 
 /// Gives back the pages of `storage` that lie wholly inside it (MADV_DONTNEED): they read
 /// as zeroes next time, and count as the process's memory only once written again. For
-/// room that must keep its address (a read in progress was lent it) but holds nothing.
+/// memory that must keep its address (a buffer a read in progress was lent room in) but
+/// holds nothing that matters.
 void give_back_pages(std::span<char> storage);
 
 /// The freed heap a process keeps at most (M_TRIM_THRESHOLD) when no large message is

@@ -78,8 +78,10 @@ public:
     /// write in progress: a write owns wbuf_).
     void release_room() override {
         framer_.release_room(); // keeps room a read in progress fills:
-        // an idle session's read waits in it; its pages go back, its address stays.
-        give_back_pages(framer_.unused_storage());
+        // an idle session's read waits in it; the rest of its buffer's pages go back.
+        auto unused = framer_.unused_storage();
+        give_back_pages(unused.before);
+        give_back_pages(unused.after);
         std::string().swap(spare_);
     }
 
@@ -283,7 +285,8 @@ private:
         // is read straight into the framer (a 64 KiB line would otherwise be copied once
         // more, from the read buffer). Else the read buffer, touched only as far as a read
         // fills it: a session that has seen no large message holds no room. (An idle
-        // session's read keeps the room lent; release_room gives its pages back.)
+        // session's read keeps read_size bytes of room lent; release_room gives the pages
+        // of the rest back.)
         into_framer_ = framer_.buffered() >= move_min || framer_.room() >= read_size;
         asio::mutable_buffer into;
         if (into_framer_) {

@@ -259,7 +259,7 @@ TEST_CASE("LineFramer: a large line taken while room is lent is copied out; the 
     REQUIRE(r.status == Status::line);
     CHECK(r.line == big);
     CHECK(f.next().status == Status::need_more);
-    f.release_room(); // nothing but "ab" buffered, but the room is lent: kept
+    f.release_room(); // "ab" is buffered, and the room is lent: nothing goes
     CHECK(f.storage() == storage);
     std::copy_n("c\nd", 3, room.data());
     f.commit(3);
@@ -276,26 +276,74 @@ TEST_CASE("LineFramer: a large line taken while room is lent is copied out; the 
     CHECK(l.line.data() == at);
 }
 
-TEST_CASE("LineFramer: unused_storage is the whole buffer only while room is lent and nothing "
-          "is buffered",
+TEST_CASE("LineFramer: unused_storage is the buffer around the lent room, only while nothing is "
+          "buffered",
           "[proto][line_framer_room]") {
     LineFramer f(4 * 1024 * 1024);
-    CHECK(f.unused_storage().empty()); // nothing lent
+    CHECK(f.unused_storage().after.empty()); // nothing lent
     f.feed(std::string(64 * 1024, 'x') + "\n");
     auto room = f.prepare(64 * 1024);
-    CHECK(f.unused_storage().empty()); // a line is buffered
+    CHECK(f.unused_storage().before.empty()); // a line is buffered
+    CHECK(f.unused_storage().after.empty());
+    std::copy_n("ok\n", 3, room.data()); // a read that filled the room before its completion
     REQUIRE(f.next_view().status == Status::line);
     REQUIRE(f.next_view().status == Status::need_more);
-    auto idle = f.unused_storage(); // an idle session's read: all of it holds nothing
-    CHECK(idle.data() == f.storage());
-    CHECK(idle.size() >= f.room()); // all of the allocation, not only the room made so far
-    std::fill(room.begin(), room.end(), '\0'); // as pages given back read
-    std::copy_n("ok\n", 3, room.data());
+    auto idle = f.unused_storage();
+    // Before the lent room: the line taken; after it: the rest of the allocation. Never the
+    // room, which may hold bytes already received.
+    CHECK(idle.before.data() == f.storage());
+    CHECK(idle.before.data() + idle.before.size() == room.data());
+    CHECK(idle.after.data() == room.data() + room.size());
+    CHECK(idle.after.size() + idle.before.size() + room.size() >= f.capacity());
+    std::fill(idle.before.begin(), idle.before.end(), '\0'); // as pages given back read
     f.commit(3);
-    CHECK(f.unused_storage().empty());
+    CHECK(f.unused_storage().after.empty());
     auto v = f.next_view();
     REQUIRE(v.status == Status::line);
     CHECK(v.line == "ok");
+}
+
+TEST_CASE("LineFramer: bytes committed after the buffered ones were taken go where those ended",
+          "[proto][line_framer_room]") {
+    LineFramer f(1024);
+    f.feed("abc");
+    auto room = f.prepare(16); // lent just after "abc"
+    CHECK(f.take_buffered() == "abc"); // the buffered bytes leave while the read is pending
+    std::copy_n("x\n", 2, room.data());
+    f.commit(2);
+    auto r = f.next();
+    REQUIRE(r.status == Status::line);
+    CHECK(r.line == "x");
+    // The same after an overlong line was dropped while the room was lent.
+    LineFramer g(4);
+    g.feed("toolongline");
+    auto room2 = g.prepare(16);
+    CHECK(g.next().status == Status::too_long);
+    CHECK(g.next().status == Status::need_more); // dropped what it held of the line
+    std::copy_n("end\nok\n", 7, room2.data());
+    g.commit(7);
+    auto t = g.next();
+    REQUIRE(t.status == Status::line);
+    CHECK(t.line == "ok");
+}
+
+TEST_CASE("LineFramer: a buffer over the kept size stays while its room is lent",
+          "[proto][line_framer_room]") {
+    LineFramer f(8 * 1024 * 1024);
+    f.feed(std::string(5 * 1024 * 1024, 'b') + "\n");
+    REQUIRE(f.capacity() > 4 * 1024 * 1024);
+    auto room = f.prepare(64 * 1024);
+    const char* storage = f.storage();
+    REQUIRE(f.next_view().status == Status::line);
+    CHECK(f.next_view().status == Status::need_more); // would give a 5 MiB buffer back
+    CHECK(f.storage() == storage);
+    std::copy_n("z\n", 2, room.data());
+    f.commit(2);
+    auto v = f.next_view();
+    REQUIRE(v.status == Status::line);
+    CHECK(v.line == "z");
+    CHECK(f.next_view().status == Status::need_more); // not lent now: given back
+    CHECK(f.capacity() < 4 * 1024 * 1024);
 }
 
 TEST_CASE("LineFramer: room is reused: a message that fits the room grows nothing",
