@@ -91,9 +91,10 @@ LineFramer::View LineFramer::next_view() {
                 discarding_ = true;
                 return {Status::too_long, {}};
             }
-            if (scanned_ == 0 && buf_.capacity() > kept_capacity && !lent_) {
+            if (scanned_ == 0 && buf_.capacity() > kept_capacity) {
                 // Between messages: the room a large line left (or reserved for the next
-                // one) goes back; a next large line grows a buffer again.
+                // one) goes back (kept while a read is lent room in it: reset); a next
+                // large line grows a buffer again.
                 reset(true);
             }
             return {Status::need_more, {}};
