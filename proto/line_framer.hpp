@@ -60,8 +60,8 @@ public:
     [[nodiscard]] Result next();
     /// next() without a copy: the line is a view into the framer's buffer, valid until the
     /// next call that changes the framer (feed, prepare, next, next_view, finish,
-    /// take_buffered, release_room). For a caller that is done with the line before it asks for more (a
-    /// line copied out costs an allocation per line).
+    /// take_buffered, release_room). For a caller that is done with the line before it asks
+    /// for more (a line copied out costs an allocation per line).
     struct View {
         Status status;
         std::string_view line;
