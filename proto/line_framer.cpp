@@ -71,13 +71,10 @@ void LineFramer::reset(bool give_back) {
 LineFramer::View LineFramer::next_view() {
     for (;;) {
         std::size_t from = start_ + scanned_;
-        std::size_t nl = std::string_view(buf_.data(), end_).find('\n', from);
+        std::size_t nl = received().find('\n', from);
         if (discarding_) {
             if (nl == std::string::npos) {
-                // Drop what we hold of the overlong line; keep nothing (but the room).
-                end_ = 0;
-                start_ = 0;
-                scanned_ = 0;
+                reset(false); // drop what we hold of the overlong line (keep the room)
                 return {Status::need_more, {}};
             }
             start_ = nl + 1;
@@ -108,7 +105,7 @@ LineFramer::View LineFramer::next_view() {
         std::size_t at = start_;
         start_ = nl + 1;
         scanned_ = 0;
-        return {Status::line, std::string_view(buf_).substr(at, len)};
+        return {Status::line, received().substr(at, len)};
     }
 }
 
@@ -146,7 +143,7 @@ LineFramer::Result LineFramer::next() {
 
 bool LineFramer::has_line() const {
     std::size_t from = start_ + scanned_;
-    return from < end_ && std::string_view(buf_.data(), end_).find('\n', from) != std::string::npos;
+    return from < end_ && received().find('\n', from) != std::string::npos;
 }
 
 LineFramer::Result LineFramer::finish() {
@@ -179,11 +176,11 @@ std::size_t first_kept(std::string_view buf, std::size_t start, bool discarding)
 } // namespace
 
 std::size_t LineFramer::buffered() const {
-    return end_ - first_kept(std::string_view(buf_.data(), end_), start_, discarding_);
+    return end_ - first_kept(received(), start_, discarding_);
 }
 
 std::string LineFramer::take_buffered() {
-    std::size_t first = first_kept(std::string_view(buf_.data(), end_), start_, discarding_);
+    std::size_t first = first_kept(received(), start_, discarding_);
     std::string out = buf_.substr(first, end_ - first);
     reset(false);
     discarding_ = false;

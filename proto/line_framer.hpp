@@ -97,6 +97,8 @@ private:
     /// prefix dominates the buffer, so many small lines cost no per-line move.
     [[nodiscard]] bool compacts() const { return start_ > 0 && start_ >= end_ / 2; }
     void compact();
+    /// The bytes received so far (consumed ones included), without the room after them.
+    [[nodiscard]] std::string_view received() const { return {buf_.data(), end_}; }
     /// Drops the buffered bytes (not the state of an overlong line being discarded);
     /// `give_back` also frees the room.
     void reset(bool give_back);

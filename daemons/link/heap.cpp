@@ -80,6 +80,13 @@ void give_back_pages(std::span<char> storage) {
     }
 }
 
+void give_back_room(proto::LineFramer& framer) {
+    framer.release_room();
+    auto unused = framer.unused_storage();
+    give_back_pages(unused.before);
+    give_back_pages(unused.after);
+}
+
 void trim_heap() {
     ::malloc_trim(0);
 }

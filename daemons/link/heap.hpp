@@ -8,6 +8,8 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "line_framer.hpp"
+
 /// glibc malloc settings and trims that keep a child's private memory small (issue 9 §6:
 /// a host of a 500-host cluster runs up to 998 children, so each KiB a child keeps counts
 /// a thousand times), without making large messages pay for it. See bench/README.md
@@ -46,6 +48,11 @@ void trim_heap();
 /// memory that must keep its address (a buffer a read in progress was lent room in) but
 /// holds nothing that matters.
 void give_back_pages(std::span<char> storage);
+
+/// A framer's room for a next line goes back (LineFramer::release_room); while a read is
+/// lent part of it (an idle session's read), the pages of the rest go back instead
+/// (give_back_pages), never the lent part: the read may have filled it already.
+void give_back_room(proto::LineFramer& framer);
 
 /// The freed heap a process keeps at most (M_TRIM_THRESHOLD) when no large message is
 /// passing: daemon_main sets it at start.

@@ -77,11 +77,7 @@ public:
     /// for a next line and the kept small-chunk room go back (spare_ is never part of a
     /// write in progress: a write owns wbuf_).
     void release_room() override {
-        framer_.release_room(); // keeps room a read in progress fills:
-        // an idle session's read waits in it; the rest of its buffer's pages go back.
-        auto unused = framer_.unused_storage();
-        give_back_pages(unused.before);
-        give_back_pages(unused.after);
+        give_back_room(framer_); // an idle session's read keeps the part lent to it
         std::string().swap(spare_);
     }
 

@@ -1,7 +1,7 @@
 // A read lent room in a framer (LineFramer::prepare) may have filled it before its
 // completion handler runs: Asio tries a recv as soon as the read starts, and Transport
 // decrypts records it already holds at once. HeapKeeper's give-back, queued in between,
-// must leave those bytes alone (LineSession::release_room -> give_back_pages).
+// must leave those bytes alone (LineSession::release_room -> give_back_room).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -39,11 +39,8 @@ TEST_CASE("bytes a read put in the lent room before its completion survive a giv
                               got = n;
                           });
     });
-    asio::post(io, [&] { // HeapKeeper::give_back, queued behind it
-        f.release_room();
-        auto unused = f.unused_storage();
-        lon::link::give_back_pages(unused.before);
-        lon::link::give_back_pages(unused.after);
+    asio::post(io, [&] { // HeapKeeper::give_back, queued behind it (LineSession::release_room)
+        lon::link::give_back_room(f);
     });
     io.run();
     REQUIRE(got > 0);
