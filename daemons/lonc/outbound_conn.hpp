@@ -11,6 +11,7 @@
 #include "link_liveness.hpp"
 #include "negotiation.hpp"
 #include "pending_request.hpp"
+#include "pool_policy.hpp"
 #include "tag_table.hpp"
 #include "transport.hpp"
 
@@ -97,5 +98,10 @@ private:
     bool retired_ = false;
     bool upgrade_probe_ = false;
 };
+
+/// What the pool policy (proto/pool_policy.hpp) needs to know about one link.
+inline proto::PoolConn pool_conn(const OutboundConn& c) {
+    return {c.linked(), c.retired(), c.closed(), c.in_flight(), c.mode()};
+}
 
 } // namespace lon::lonc

@@ -1,50 +1,28 @@
 #include "peer_child.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <ctime>
-#include <fstream>
-#include <iterator>
-#include <optional>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
-
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "json.hpp"
-#include "local_session.hpp"
-#include "log.hpp"
-#include "net.hpp"
-#include "outbound_conn.hpp"
-#include "critical.hpp"
-#include "fd_passing.hpp"
 #include "heap.hpp"
 #include "host_port.hpp"
-#include "file_write.hpp"
+#include "local_session.hpp"
+#include "net.hpp"
+#include "outbound_conn.hpp"
 #include "pin_store.hpp"
 #include "proctitle.hpp"
 #include "replies.hpp"
-#include "titles.hpp"
 
 namespace lon::lonc {
 namespace {
 
-/// What the pool policy (proto/pool_policy.hpp) needs to know about one link.
-proto::PoolConn pool_conn(const OutboundConn& c) {
-    return {c.linked(), c.retired(), c.closed(), c.in_flight(), c.mode()};
-}
-
 proto::HealthPolicy health_policy(const Config& cfg) {
     return {cfg.lonc.retries, cfg.lonc.backoff_initial, cfg.lonc.backoff_max,
             cfg.lonc.stable_after};
-}
-
-std::filesystem::path status_path(const Config& cfg, const std::string& peer) {
-    return cfg.paths.run_dir / ("lonc." + peer + ".json");
 }
 
 } // namespace
@@ -70,212 +48,6 @@ PeerChild::PeerChild(asio::io_context& io, link::ValidatedSet& set, std::string 
 }
 
 PeerChild::~PeerChild() = default;
-
-void PeerChild::adopt_tls(std::optional<link::TlsCredentials> creds) {
-    // The roster first: it stands on its own (the CA's signature, checked; one that does not
-    // verify or is older is refused and the one in use kept), so it is read here from
-    // cert_dir rather than handed over in the parent's set.
-    roster_.reload(config_.paths.cert_dir);
-    if (roster_.lists(peer_, std::time(nullptr))) {
-        // A plaintext link made before the roster arrived is exactly what it forbids.
-        retire_links(proto::RetireScope::insecure_only,
-                     "the CA roster lists " + peer_ + " as holding a certificate");
-    }
-    std::string before = tls_ ? tls_->fingerprint : std::string();
-    std::string after = creds ? creds->fingerprint : std::string();
-    tls_ = std::move(creds);
-    if (before != after) {
-        ++tls_generation_;
-        close_revoked_links();
-        retire_links(proto::RetireScope::all, "credentials changed");
-        tls_usable_ = false;
-        note_unusable_tls();
-    } else if (tls_usable_) {
-        // The peer may have gained a certificate since: plaintext links get a new chance to
-        // become ssl (an admin reloads after installing certificates everywhere).
-        retire_links(proto::RetireScope::insecure_only, "retrying ssl");
-    }
-}
-
-void PeerChild::note_unusable_tls() {
-    std::time_t wall = std::time(nullptr);
-    tls_usable_ = tls_ && tls_->usable_at(wall);
-    if (tls_ && !tls_usable_) {
-        spdlog::warn("no usable certificate now ({}): ssl links are not possible until the "
-                     "clock says it is valid",
-                     tls_->unusable_reason(wall));
-    }
-}
-
-void PeerChild::recheck_tls(bool connect) {
-    std::time_t wall = std::time(nullptr);
-    bool usable = tls_ && tls_->usable_at(wall);
-    if (usable == tls_usable_) {
-        return;
-    }
-    tls_usable_ = usable;
-    ++tls_generation_;
-    if (!usable) {
-        spdlog::warn("no usable certificate now ({}): ssl links are not possible until the "
-                     "clock says it is valid",
-                     tls_->unusable_reason(wall));
-        retire_links(proto::RetireScope::all, "our certificate is not valid now");
-        return;
-    }
-    spdlog::info("our certificate is valid (again): links to {} use ssl", peer_);
-    retire_links(proto::RetireScope::insecure_only, "retrying ssl");
-    // Failures while we had no usable certificate say nothing about the peer.
-    if (health_.state() == proto::PeerHealth::State::dead) {
-        spdlog::info("reviving the link to {}", peer_);
-    }
-    health_.revive(clock::now());
-    if (connect) {
-        maybe_connect();
-    }
-}
-
-void PeerChild::watch_channel() {
-    if (!channel_.is_open()) {
-        return;
-    }
-    channel_.async_wait(asio::posix::descriptor_base::wait_read, [this](std::error_code ec) {
-        if (stopping_ || link::is_shutdown(ec)) {
-            return;
-        }
-        if (ec) {
-            spdlog::error("control channel: {}; configuration updates stop", ec.message());
-            return;
-        }
-        on_channel();
-    });
-}
-
-void PeerChild::on_channel() {
-    for (;;) {
-        std::error_code ec;
-        auto packet = link::receive_fd(channel_.native_handle(), ec);
-        if (!packet) {
-            if (ec == std::errc::resource_unavailable_try_again ||
-                ec == std::errc::operation_would_block) {
-                watch_channel();
-            } else if (ec == std::errc::bad_message) {
-                spdlog::error("control channel: a truncated message; ignored");
-                continue;
-            } else if (ec) {
-                spdlog::error("control channel: {}; configuration updates stop", ec.message());
-            }
-            return; // EOF: the parent is gone (and we are told to stop)
-        }
-        if (packet->data != link::bundle_packet) {
-            spdlog::error("control channel: an unexpected message; ignored");
-            continue;
-        }
-        try {
-            apply_bundle(link::read_bundle(packet->fd.get()));
-        } catch (const std::exception& e) {
-            spdlog::error("configuration from the parent unusable, keeping ours: {}", e.what());
-        }
-        if (stopping_) {
-            return;
-        }
-    }
-}
-
-/// Links made before a new CRL that lists the peer are closed at once, not retired: the
-/// requests on them get con_lost.
-void PeerChild::close_revoked_links() {
-    if (!tls_) {
-        return;
-    }
-    auto conns = conns_;
-    for (const auto& c : conns) {
-        if (c->linked() && c->mode() == proto::Mode::ssl &&
-            link::peer_revoked_by(c->socket().ssl(), *tls_)) {
-            peer_revoked_ = true;
-            spdlog::warn("closing a link to {}: revoked (its certificate is now in loncapaCRL.pem)",
-                         peer_);
-            c->close();
-        }
-    }
-}
-
-void PeerChild::apply_bundle(Bundle bundle) {
-    link::ValidatedSet set = link::load_bundle(std::move(bundle), child_tls_contexts);
-    if (set.config.hosts.find(peer_) == nullptr) {
-        spdlog::info("{} left the hosts table; exiting", peer_);
-        stop(0);
-        return;
-    }
-    config_ = std::move(set.config);
-    peer_host_ = config_.hosts.find(peer_);
-    link::HeapKeeper::set_kept_busy(config_.limits.large_message_heap);
-    spdlog::info("reloaded {} (as validated by the parent)", config_.file.string());
-    adopt_tls(std::move(set.tls.credentials));
-    maybe_connect();
-    republish();
-    reschedule(); // the timers may have changed
-}
-
-void PeerChild::retire_links(proto::RetireScope scope, const std::string& why) {
-    for (const auto& c : conns_) {
-        if (proto::should_retire(pool_conn(*c), scope)) {
-            spdlog::info("replacing a link to {}: {}", peer_, why);
-            c->retire();
-        }
-    }
-    // Idle ones go now; busy ones once their last reply is in (see on_reply / on_wakeup).
-    auto conns = conns_;
-    for (const auto& c : conns) {
-        if (proto::close_retired(pool_conn(*c))) {
-            c->close();
-        }
-    }
-}
-
-/// Daily warnings before our certificate or the peer's expires, the first as soon as it
-/// applies (for the peer's: once a link is up); a peer certificate or our own that has
-/// expired while linked does not stay in use. Each warning has its own day: one that does not
-/// apply yet must not use up the other's.
-void PeerChild::check_certificates(clock::time_point now) {
-    std::time_t wall = std::time(nullptr);
-    if (tls_usable_ && now >= next_own_expiry_warning_ &&
-        tls_->days_left(wall) <= config_.tls.expiry_warning_days) {
-        spdlog::warn("our certificate expires in {} day(s)", tls_->days_left(wall));
-        next_own_expiry_warning_ = now + std::chrono::hours(24);
-    }
-    bool warned_peer = false;
-    auto conns = conns_;
-    for (const auto& c : conns) {
-        if (!c->linked() || c->mode() != proto::Mode::ssl) {
-            continue;
-        }
-        double left = std::difftime(c->peer_not_after(), wall);
-        if (left <= 0 && !c->retired()) {
-            spdlog::warn("{}'s certificate has expired; dropping that link", peer_);
-            c->retire();
-            if (proto::close_retired(pool_conn(*c))) {
-                c->close();
-            }
-        } else if (!warned_peer && now >= next_peer_expiry_warning_ &&
-                   left < config_.tls.expiry_warning_days * 86400.0) {
-            spdlog::warn("{}'s certificate expires in {} day(s)", peer_, static_cast<long>(left / 86400));
-            warned_peer = true; // one line for the pool, not one per link
-        }
-    }
-    if (warned_peer) {
-        next_peer_expiry_warning_ = now + std::chrono::hours(24);
-    }
-}
-
-void PeerChild::try_upgrade(clock::time_point now) {
-    if (stopping_ || peer_host_ == nullptr ||
-        !proto::upgrade_probe_due(pool_view(), tls_usable_, now, next_upgrade_)) {
-        return;
-    }
-    next_upgrade_ = now + config_.lonc.keepalive;
-    spdlog::debug("link to {} is plaintext; trying ssl", peer_);
-    open_connection(true);
-}
 
 void PeerChild::start() {
     roster_.reload(config_.paths.cert_dir);
@@ -485,158 +257,6 @@ std::string PeerChild::local_command(const std::string& line) {
         return status_json();
     }
     return "error:unknown_lonc_command";
-}
-
-void PeerChild::submit_critical(std::string request, PendingRequest::Done done) {
-    last_activity_ = clock::now();
-    std::string copy = request;
-    spool_.add(std::move(request), [this, copy = std::move(copy),
-                                    done = std::move(done)](Spool::Added result,
-                                                            const std::string& id) {
-        if (result == Spool::Added::full) {
-            count("spool_full");
-            warn_throttled("spool_full",
-                           fmt::format("spool for {} holds lonc.max_spooled ({}) requests: "
-                                       "answered {}",
-                                       peer_, config_.lonc.max_spooled, proto::replies::con_failed));
-            done(proto::replies::con_failed);
-            return;
-        }
-        if (result == Spool::Added::failed) {
-            warn_throttled("spool_failed", fmt::format("cannot spool a durable request in {}",
-                                                       spool_.dir().string()));
-            done(proto::replies::con_failed);
-            return;
-        }
-        count("critical_spooled");
-        if (stopping_ || health_.state() == proto::PeerHealth::State::dead) {
-            done(proto::replies::con_delayed);
-            demand_probe();
-            return;
-        }
-        // Linked or about to be: queue it like any request. If the link fails first, the
-        // client hears con_delayed (it stays spooled) and the spool is flushed once a link is
-        // up.
-        send_critical(id, copy, done);
-    });
-}
-
-void PeerChild::send_critical(const std::string& id, const std::string& request,
-                              PendingRequest::Done client_done) {
-    critical_in_flight_.insert(id);
-    auto req = std::make_shared<PendingRequest>(proto::format_critical(id, request),
-                                                clock::now() + config_.lonc.request_timeout,
-                                                nullptr);
-    std::weak_ptr<PendingRequest> weak = req;
-    req->done = [this, id, weak, client_done](std::string_view reply) {
-        auto self = weak.lock();
-        bool delivered = self && self->from_peer && reply != proto::not_recorded;
-        if (!delivered) {
-            critical_in_flight_.erase(id);
-            if (client_done) {
-                client_done(proto::replies::con_delayed); // still spooled: delivered later
-            }
-            return;
-        }
-        if (client_done) {
-            client_done(reply);
-        }
-        critical_done(id, reply);
-    };
-    enqueue(std::move(req));
-    pump();
-}
-
-void PeerChild::critical_done(const std::string& id, std::string_view reply) {
-    count("critical_delivered");
-    if (reply == proto::indeterminate) {
-        // Final too: the peer started it once and lost the outcome; it is never run again.
-        count("critical_indeterminate");
-        spdlog::warn("durable request {} to {}: the peer lost its outcome ({}); removed from "
-                     "the spool",
-                     id, peer_, proto::indeterminate);
-    }
-    spool_.remove(id, [this, id](bool ok) {
-        critical_in_flight_.erase(id);
-        if (!ok) {
-            warn_throttled("spool_remove", fmt::format("cannot remove {} from {}; the peer "
-                                                       "answers a resend from its record",
-                                                       id, spool_.dir().string()));
-            return;
-        }
-        // Removed for good: now the peer may forget it.
-        if (acks_.size() >= config_.lonc.max_spooled) {
-            acks_.pop_front();
-            count("acks_dropped");
-        }
-        acks_.push_back(id);
-        send_acks();
-        flush_spool(); // the next ones in line, without waiting for the timer
-    });
-}
-
-bool PeerChild::linked_now() const {
-    return std::any_of(conns_.begin(), conns_.end(),
-                       [](const auto& c) { return c->linked() && !c->retired(); });
-}
-
-void PeerChild::send_acks() {
-    if (ack_in_flight_ || acks_.empty() || stopping_ || !linked_now()) {
-        return;
-    }
-    std::vector<std::string> ids;
-    while (!acks_.empty() && ids.size() < proto::max_ack_ids) {
-        ids.push_back(std::move(acks_.front()));
-        acks_.pop_front();
-    }
-    ack_in_flight_ = true;
-    auto req = std::make_shared<PendingRequest>(proto::format_critical_ack(ids),
-                                                clock::now() + config_.lonc.request_timeout,
-                                                nullptr);
-    std::weak_ptr<PendingRequest> weak = req;
-    req->done = [this, weak, ids](std::string_view reply) mutable {
-        ack_in_flight_ = false;
-        auto self = weak.lock();
-        if (!(self && self->from_peer)) {
-            // Not delivered: try again on the next link (oldest first).
-            for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
-                if (acks_.size() < config_.lonc.max_spooled) {
-                    acks_.push_front(std::move(*it));
-                }
-            }
-            return;
-        }
-        if (reply != "ok") {
-            warn_throttled("ack_refused", fmt::format("{} answered a critical_ack with {}; its "
-                                                      "records go after lond.critical_retention",
-                                                      peer_, reply));
-        }
-        asio::post(io_, [this] { send_acks(); });
-    };
-    enqueue(std::move(req));
-    pump();
-}
-
-void PeerChild::flush_spool() {
-    send_acks();
-    if (spool_.empty() || !linked_now()) {
-        return;
-    }
-    // At most 64 durable requests in flight at once: the rest wait their turn, oldest first.
-    constexpr std::size_t window = 64;
-    if (critical_in_flight_.size() >= window) {
-        return;
-    }
-    auto ids = spool_.oldest(window - critical_in_flight_.size(), [this](const std::string& id) {
-        return critical_in_flight_.count(id) > 0;
-    });
-    for (const auto& id : ids) {
-        auto request = spool_.read(id);
-        if (!request) {
-            continue;
-        }
-        send_critical(id, *request, nullptr);
-    }
 }
 
 int PeerChild::linked_count() const {
@@ -1102,138 +722,6 @@ bool PeerChild::idle(clock::time_point now) const {
     return unheld() && now - last_activity_ >= config_.lonc.idle_timeout;
 }
 
-long PeerChild::seconds_to_probe(clock::time_point now) const {
-    auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(health_.next_attempt() - now).count();
-    return static_cast<long>(std::max<long long>(0, (ms + 999) / 1000));
-}
-
-std::string_view PeerChild::link_mode() const {
-    bool insecure = std::any_of(conns_.begin(), conns_.end(), [](const auto& c) {
-        return c->linked() && c->mode() == proto::Mode::insecure;
-    });
-    return insecure ? "insecure" : "ssl"; // with mixed links, the weakest
-}
-
-std::string PeerChild::status_json() const {
-    auto now = clock::now();
-    std::time_t wall = std::time(nullptr);
-    int linked = linked_count();
-    std::size_t in_flight = 0;
-    const OutboundConn* ssl_link = nullptr;
-    for (const auto& c : conns_) {
-        if (c->linked()) {
-            in_flight += c->in_flight();
-            if (c->mode() == proto::Mode::ssl && ssl_link == nullptr) {
-                ssl_link = c.get();
-            }
-        }
-    }
-    using State = proto::PeerHealth::State;
-    State state = health_.state();
-    std::string state_name = state == State::dead ? "dead" : (linked > 0 ? "linked" : "connecting");
-    std::string next_probe = "null";
-    if (state == State::dead) {
-        next_probe = std::to_string(seconds_to_probe(now));
-    }
-    std::string peer_subject = "null";
-    std::string peer_days = "null";
-    if (ssl_link != nullptr) {
-        peer_subject = json_string(ssl_link->peer_subject());
-    }
-    if (peer_not_after_ != 0) { // as last seen: still shown while the link is down
-        peer_days = std::to_string(static_cast<long>(std::difftime(peer_not_after_, wall) / 86400));
-    }
-    return "{\"role\":\"lonc\",\"peer\":" + json_string(peer_) +
-           ",\"pid\":" + std::to_string(::getpid()) + ",\"state\":\"" + state_name +
-           "\",\"connections\":" + std::to_string(linked) +
-           ",\"retries_remaining\":" + std::to_string(health_.retries_remaining()) +
-           ",\"mode\":" + (linked > 0 ? json_string(link_mode()) : "null") +
-           ",\"queued\":" + std::to_string(queue_.size()) +
-           ",\"in_flight\":" + std::to_string(in_flight) + ",\"spooled\":" + std::to_string(spool_.size()) +
-           ",\"next_probe_s\":" + next_probe +
-           ",\"pinned\":" + (link::is_pinned(config_.paths.state_dir, peer_) ? "true" : "false") +
-           ",\"on_roster\":" + (roster_.lists(peer_, wall) ? "true" : "false") +
-           ",\"roster_serial\":" +
-           (roster_.roster() != nullptr ? std::to_string(roster_.roster()->serial) : "null") +
-           ",\"roster_error\":" + (roster_.error().empty() ? "null" : json_string(roster_.error())) +
-           ",\"own_cert_days_left\":" + (tls_usable_ ? std::to_string(tls_->days_left(wall)) : "null") +
-           ",\"own_cert_not_after\":" + (tls_ ? std::to_string(tls_->not_after) : "null") +
-           ",\"peer_subject\":" + peer_subject + ",\"peer_cert_days_left\":" + peer_days +
-           ",\"peer_cert_not_after\":" +
-           (peer_not_after_ != 0 ? std::to_string(peer_not_after_) : "null") +
-           ",\"last_error\":" + (last_error_at_ != 0 ? json_string(last_error_) : "null") +
-           ",\"last_error_time\":" +
-           (last_error_at_ != 0 ? std::to_string(last_error_at_) : "null") +
-           ",\"table_hosts\":" + std::to_string(config_.hosts.hosts().size()) +
-           ",\"counters\":" + counters_.json() + ",\"updated\":" + std::to_string(wall) + "}";
-}
-
-void PeerChild::republish() {
-    last_title_.clear();
-    last_title_inputs_ = {};
-    published_at_ = clock::time_point::min(); // at once (a reload, an admin's USR1)
-    publish();
-}
-
-bool PeerChild::status_stale() const {
-    return status_stale_ || counters_.version() != published_counters_ ||
-           last_error_at_ != published_error_at_;
-}
-
-void PeerChild::publish() {
-    using State = proto::PeerHealth::State;
-    // Called after every request handed to a link: what the title shows is compared before
-    // it is formatted (formatting it each time was a tenth of a busy child's user CPU), and
-    // the clock is read only when something needs it.
-    std::optional<clock::time_point> read_at;
-    auto now = [&] { return read_at ? *read_at : *(read_at = clock::now()); };
-    std::string_view mode = link_mode();
-    TitleInputs in{health_.state(), linked_count(), health_.retries_remaining(),
-                   mode == "insecure", 0};
-    if (in.state == State::dead) {
-        in.seconds_to_probe = seconds_to_probe(now());
-    }
-    bool title_moved = !(in == last_title_inputs_);
-    if (title_moved) {
-        last_title_inputs_ = in;
-        std::string title;
-        if (in.state == State::dead) {
-            title = titles::lonc_dead(peer_, in.seconds_to_probe);
-        } else if (in.linked > 0) {
-            title = titles::lonc_linked(peer_, in.linked, in.retries, mode);
-        } else {
-            title = titles::lonc_connecting(peer_, in.retries);
-        }
-        if (title != last_title_) {
-            last_title_ = std::move(title);
-            proctitle::set(last_title_);
-        }
-        status_stale_ = true;
-    }
-    // The status file follows the title (state, counts, retries, mode, countdown), the
-    // counters and the last error, at most once a second and not in the first second (a
-    // child that links at once writes it once: each write is a new file renamed over the
-    // old); a change after a quiet second is written at once.
-    if (!status_stale()) {
-        return;
-    }
-    if (now() < status_due()) {
-        wake_by(status_due()); // some callers do not reschedule after publishing
-        return;
-    }
-    status_stale_ = false;
-    published_error_at_ = last_error_at_;
-    published_counters_ = counters_.version();
-    published_at_ = now();
-    std::string status = status_json() + "\n";
-    if (!write_file_atomic(status_path(config_, peer_), status)) {
-        warn_throttled("status_write", fmt::format("cannot write {}: {}",
-                                                   status_path(config_, peer_).string(),
-                                                   std::strerror(errno)));
-    }
-}
-
 void PeerChild::handle_signals() {
     signals_.async_wait([this](std::error_code ec, int sig) {
         if (ec) {
@@ -1289,7 +777,7 @@ void PeerChild::stop(int code) {
     for (const auto& [raw, l] : locals) {
         l->close_after_flush(); // deliver the answers already due, then hang up
     }
-    std::filesystem::remove(status_path(config_, peer_), ignored);
+    std::filesystem::remove(status_path(), ignored);
     if (locals_.empty()) {
         io_.stop();
         return;

@@ -12,6 +12,9 @@
 // Status: reply to "lonc:status" and run_dir/lonc.<peer>.json.
 // Config and credentials: those its parent validated (--bundle at exec, then each accepted
 // HUP over the control channel, --channel); it never reads them from disk.
+// Files: peer_child.cpp (clients, queue, links, timer, signals), peer_child_credentials.cpp
+// (certificate, roster, reloads), peer_child_critical.cpp (durable requests),
+// peer_child_status.cpp (title and status).
 
 #include <deque>
 #include <map>
@@ -163,6 +166,8 @@ private:
     void republish();
     /// The status file lags what the title, the counters or the last error show.
     [[nodiscard]] bool status_stale() const;
+    /// run_dir/lonc.<peer>.json
+    [[nodiscard]] std::filesystem::path status_path() const;
     [[nodiscard]] clock::time_point status_due() const {
         return published_at_ + std::chrono::seconds(1);
     }
