@@ -10,13 +10,14 @@ Counters::Counters(std::initializer_list<std::string_view> names) {
     }
 }
 
-void Counters::add(std::string_view name, std::uint64_t n) {
+void Counters::add(std::string_view name, std::uint64_t n) { add(slot(name), n); }
+
+Counters::Slot Counters::slot(std::string_view name) {
     auto it = values_.find(name);
     if (it == values_.end()) {
         it = values_.emplace(std::string(name), 0).first;
     }
-    it->second += n;
-    ++version_;
+    return Slot(&it->second); // a std::map's elements stay where they are
 }
 
 std::uint64_t Counters::get(std::string_view name) const {

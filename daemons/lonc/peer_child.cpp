@@ -39,6 +39,7 @@ PeerChild::PeerChild(asio::io_context& io, link::ValidatedSet& set, std::string 
                 "client_backpressure", "too_long", "critical_refused", "clients_idle_closed",
                 "accept_errors", "clients_dropped", "spool_full", "critical_indeterminate",
                 "acks_dropped"},
+      requests_(counters_.slot("requests")), con_lost_(counters_.slot("con_lost")),
       channel_(io), accept_timer_(io), log_throttle_(std::chrono::seconds(10)) {
     acceptor_.assign(asio::local::stream_protocol(), listen_fd.release());
     if (channel) {
@@ -185,7 +186,9 @@ void PeerChild::note_error(std::string what) {
     last_error_at_ = std::time(nullptr);
 }
 
-void PeerChild::count(std::string_view what, std::uint64_t n) {
+void PeerChild::count(std::string_view what, std::uint64_t n) { count(counters_.slot(what), n); }
+
+void PeerChild::count(Counters::Slot what, std::uint64_t n) {
     counters_.add(what, n);
     wake_by(status_due()); // the status file shows it
 }
@@ -237,8 +240,8 @@ void PeerChild::submit(std::string line, PendingRequest::Done client_done) {
         std::move(line), now + config_.lonc.request_timeout, std::move(client_done));
     // Counted as answered: by the peer ("requests") or by lonc itself ("con_lost").
     request->on_answer = [](void* self, std::string_view reply) {
-        static_cast<PeerChild*>(self)->count(reply == proto::replies::con_lost ? "con_lost"
-                                                                               : "requests");
+        auto* child = static_cast<PeerChild*>(self);
+        child->count(reply == proto::replies::con_lost ? child->con_lost_ : child->requests_);
     };
     request->on_answer_context = this;
     enqueue(std::move(request));

@@ -77,6 +77,7 @@ public:
     /// Counts a limit hit or timeout; shown under "counters" in the status (written within
     /// a second).
     void count(std::string_view what, std::uint64_t n = 1);
+    void count(Counters::Slot what, std::uint64_t n = 1); ///< the same, without a lookup
 
     /// Logs a warning for `key`, at most one line per key every few seconds (with the number
     /// of occurrences left out).
@@ -247,6 +248,8 @@ private:
 
     clock::time_point last_activity_;
     Counters counters_;
+    Counters::Slot requests_; ///< counted for every answer: no lookup by name
+    Counters::Slot con_lost_;
     asio::posix::stream_descriptor channel_; ///< from the parent: bundles after each HUP
     asio::steady_timer accept_timer_;
     LogThrottle log_throttle_;

@@ -141,6 +141,9 @@ void PeerChild::publish() {
     if (!status_stale()) {
         return;
     }
+    if (armed_at_ <= status_due()) {
+        return; // the timer wakes by then, and on_wakeup publishes: no clock read per request
+    }
     if (now() < status_due()) {
         wake_by(status_due()); // some callers do not reschedule after publishing
         return;

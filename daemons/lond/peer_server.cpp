@@ -55,6 +55,7 @@ PeerServer::PeerServer(asio::io_context& io, link::ValidatedSet& set, std::strin
       counters_{"requests", "idle_closed", "too_long", "handler_queued", "handler_busy", "handler_unavailable",
                 "handoff_failed",
                 "critical_indeterminate", "critical_acked", "critical_expired"},
+      requests_(counters_.slot("requests")),
       status_writer_(io, std::chrono::seconds(1), [this] { write_status(); }),
       idle_timer_(io) {}
 
@@ -69,6 +70,13 @@ void PeerServer::note_error(std::string what) {
 void PeerServer::count(std::string_view what, std::uint64_t n) {
     counters_.add(what, n);
     if (!stopping_) {
+        status_writer_.request();
+    }
+}
+
+void PeerServer::count_request(bool quietly) {
+    counters_.add(requests_);
+    if (!quietly && !stopping_) {
         status_writer_.request();
     }
 }

@@ -56,9 +56,10 @@ public:
     /// Counts a limit hit or timeout; shown under "counters" in the status file (rewritten
     /// within a second).
     void count(std::string_view what, std::uint64_t n = 1);
-    /// Counts without rewriting the status file for it (shown with the next rewrite): for
-    /// pings, so that a keepalive costs an idle child no extra wakeup.
-    void count_quietly(std::string_view what) { counters_.add(what); }
+    /// Counts a request answered ("requests", without a lookup by name). `quietly`: without
+    /// rewriting the status file for it (shown with the next rewrite): for pings, so that a
+    /// keepalive costs an idle child no extra wakeup.
+    void count_request(bool quietly);
 
     /// Records `what` as the last error with this peer (status file, within a second).
     void note_error(std::string what);
@@ -113,6 +114,7 @@ private:
     asio::steady_timer retry_timer_; ///< pause after a transient control-channel error
     std::set<Session*> linked_;
     Counters counters_;
+    Counters::Slot requests_; ///< counted for every request: no lookup by name
     /// Rewrites the status file at most once a second, the first a second after the start
     /// (a child that links at once writes it once); a change after a quiet second at once.
     link::Throttle status_writer_;

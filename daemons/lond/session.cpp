@@ -164,11 +164,7 @@ void Session::serve(std::string_view line) {
     bool ping = tagged->body == "ping"; // most likely a keepalive
     dispatch(ctx, tagged->body, [self = shared_from_this(), tag, ping](std::string reply) {
         --self->outstanding_;
-        if (ping) {
-            self->server_.count_quietly("requests");
-        } else {
-            self->server_.count("requests");
-        }
+        self->server_.count_request(ping);
         std::string prefix = proto::format_tag(tag);
         // Never send a line the peer's lonc would refuse (and drop the link for); the limit
         // does not count the '\n'.
