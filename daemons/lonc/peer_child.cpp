@@ -5,12 +5,14 @@
 #include <ctime>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "heap.hpp"
 #include "host_port.hpp"
 #include "local_session.hpp"
+#include "log.hpp"
 #include "net.hpp"
 #include "outbound_conn.hpp"
 #include "pin_store.hpp"
